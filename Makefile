@@ -1,0 +1,46 @@
+# Deep Learning for Neural Data - the two commands of the README:
+#   make        set up, build release/ + solutions/, execute them, autograde a demo class, summarise
+#   make test   set up, then run the whole test suite (what CI runs)
+# Everything installs into ./.venv on first use; torch comes from the pinned CPU wheel.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+# nbgrader shells out to alembic and jupyter: the venv's bin must come first on PATH.
+export PATH := $(BIN):$(PATH)
+PYTEST_WORKERS ?= 2
+
+.PHONY: all main setup build check test lint bench clean
+
+all: main
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+main: setup
+	$(BIN)/python -m nmautils.course main
+
+build: setup
+	$(BIN)/python -m nmautils.course build
+
+check: setup
+	$(BIN)/python -m nmautils.course check
+
+test: setup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		tests solutions
+
+lint: setup
+	$(BIN)/ruff check nmautils tests bench nbgrader_config.py
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,47 @@
+"""nmautils: helpers for the course "Deep Learning for Neural Data".
+
+Every notebook of the course imports this package. Its modules each have one concern:
+
+- :mod:`nmautils.data` - download (hash-checked, cached) or synthesise the V1 recordings
+- :mod:`nmautils.surrogate` - the deterministic synthetic stand-in used offline and in CI
+- :mod:`nmautils.stimuli` - grating images and convolution filter banks
+- :mod:`nmautils.analysis` - sampling, binning, hidden activity, RDMs, preferred orientation
+- :mod:`nmautils.train` - GPU-aware training loops, seeding and device selection
+- :mod:`nmautils.plotting` - the figures of the course and its matplotlib style
+- :mod:`nmautils.checks` - friendly checks used by the exercises' visible tests
+- :mod:`nmautils.placecells` - RatInABox place-cell data for tutorial 3
+- :mod:`nmautils.models` - the small model base class of tutorial 3
+
+Submodules are imported lazily, so ``import nmautils`` is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "analysis",
+    "checks",
+    "data",
+    "models",
+    "placecells",
+    "plotting",
+    "stimuli",
+    "surrogate",
+    "train",
+)
+
+__all__ = list(_SUBMODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'nmautils' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_SUBMODULES))

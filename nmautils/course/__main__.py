@@ -1,0 +1,130 @@
+"""Command line of the course tooling.
+
+    python -m nmautils.course build [ASSIGNMENT ...]   regenerate release/ and solutions/
+    python -m nmautils.course check                    fail when release/ or solutions/ are stale
+    python -m nmautils.course main                     build, autograde a demo class, print a summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from . import build as build_mod
+from . import notebooks
+from .grading import temporary_course
+
+
+def _data_source(assignment: str) -> str:
+    """Which data the assignment's notebook runs on when built (surrogate data in the build)."""
+    text = "\n".join(c.source for c in notebooks.read(build_mod.source_path(assignment)).cells)
+    if "load_data" in text:
+        return "synthetic surrogate (offline)"
+    if "simulate_place_cells" in text or "ratinabox" in text.lower():
+        return "RatInABox simulation"
+    return "none"
+
+
+def cmd_build(names: list[str]) -> int:
+    results = build_mod.build(names or None)
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        status = f"{r.seconds:.1f} s" if r.ok and r.seconds is not None else f"FAILED {r.error}"
+        print(f"{r.assignment:24s} {status}")
+    return 1 if failed else 0
+
+
+def cmd_check() -> int:
+    stale = build_mod.stale_files()
+    if stale:
+        print("Stale generated files (run `make build`):")
+        for path in stale:
+            print("  ", path)
+        return 1
+    print("release/ and solutions/ are up to date with source/.")
+    return 0
+
+
+def demo_grades(names: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
+    """Autograde a full-marks and a blank demo submission of each assignment.
+
+    Returns ``{assignment: {"demo_full": (score, max), "demo_blank": (score, max)}}``.
+    """
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    with temporary_course() as course:
+        for name in names:
+            course.add_source(name)
+            release_dir = course.generate(name)
+            release = notebooks.read(release_dir / f"{name}.ipynb")
+            source = notebooks.read(build_mod.source_path(name))
+            course.submit(name, "demo_full", {f"{name}.ipynb": notebooks.fill_submission(release, source)})
+            course.submit(name, "demo_blank", {f"{name}.ipynb": release})
+            out[name] = {}
+            for student in ("demo_full", "demo_blank"):
+                res = course.autograde(name, student)
+                out[name][student] = (res.auto_score, res.auto_max)
+    return out
+
+
+def cmd_main() -> int:
+    names = build_mod.assignments()
+    t0 = time.perf_counter()
+    print(f"Building {len(names)} assignments: {', '.join(names)}")
+    results = build_mod.build(names)
+    build_s = time.perf_counter() - t0
+    print(f"Built release/ and solutions/ in {build_s:.0f} s; autograding demo submissions ...")
+    t1 = time.perf_counter()
+    grades = demo_grades(names)
+    grade_s = time.perf_counter() - t1
+
+    header = ("assignment", "notebook", "exercises", "points (auto+manual)", "exec time",
+              "data source", "demo full", "demo blank", "status")
+    rows = []
+    all_ok = True
+    for r in results:
+        cells = notebooks.graded_cells(notebooks.read(build_mod.source_path(r.assignment)))
+        n_ex = sum(c.kind == "answer" for c in cells) + sum(c.kind == "written" for c in cells)
+        auto = sum(c.points for c in cells if c.kind == "test")
+        manual = sum(c.points for c in cells if c.kind in ("written", "task"))
+        full, blank = grades[r.assignment]["demo_full"], grades[r.assignment]["demo_blank"]
+        ok = r.ok and full[0] == full[1] and blank[0] == 0
+        all_ok &= ok
+        rows.append((
+            r.assignment, r.notebook, str(n_ex), f"{auto:g}+{manual:g}",
+            f"{r.seconds:.1f} s" if r.seconds is not None else "-", _data_source(r.assignment),
+            f"{full[0]:g}/{full[1]:g}", f"{blank[0]:g}/{blank[1]:g}", "ok" if ok else "FAILED",
+        ))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+    print()
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+    print(f"\nbuild {build_s:.0f} s, demo grading {grade_s:.0f} s; "
+          f"{'all assignments ok' if all_ok else 'SOME ASSIGNMENTS FAILED'}")
+    for r in results:
+        if not r.ok:
+            print(f"\n{r.assignment} failed to execute:\n{r.error}")
+    return 0 if all_ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nmautils.course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_build = sub.add_parser("build", help="regenerate release/ and solutions/")
+    p_build.add_argument("assignments", nargs="*")
+    sub.add_parser("check", help="fail when release/ or solutions/ are stale")
+    sub.add_parser("main", help="build, autograde demo submissions, print a summary")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        return cmd_build(args.assignments)
+    if args.command == "check":
+        return cmd_check()
+    return cmd_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

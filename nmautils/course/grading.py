@@ -1,0 +1,141 @@
+"""A throw-away nbgrader course folder: generate the release, autograde submissions, read scores.
+
+nbgrader's Python API shells out to ``alembic``, so the interpreter's ``bin`` folder is put on
+``PATH`` here. The project's ``nbgrader_config.py`` is loaded, so tests and the main job grade
+exactly as an instructor would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from . import notebooks
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def ensure_tools_on_path() -> None:
+    """Put the running interpreter's ``bin`` folder first on PATH (nbgrader calls alembic)."""
+    bindir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[0] != bindir:
+        os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
+def load_config(root: Path, repo_root: Path = REPO_ROOT):
+    """The project's nbgrader configuration with ``CourseDirectory.root`` set to ``root``."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg_file = repo_root / "nbgrader_config.py"
+    config = PyFileConfigLoader(cfg_file.name, path=str(cfg_file.parent)).load_config()
+    override = Config()
+    override.CourseDirectory.root = str(root)
+    config.merge(override)
+    return config
+
+
+@dataclass
+class CellScore:
+    """Score of one graded cell of one submission."""
+
+    grade_id: str
+    score: float | None
+    max_score: float
+    kind: str  # "autograded" or "manual"
+
+
+@dataclass
+class SubmissionResult:
+    """What autograding one student's notebook produced."""
+
+    student: str
+    cells: dict[str, CellScore] = field(default_factory=dict)
+    log: str = ""
+
+    @property
+    def auto_score(self) -> float:
+        return sum(c.score or 0.0 for c in self.cells.values() if c.kind == "autograded")
+
+    @property
+    def auto_max(self) -> float:
+        return sum(c.max_score for c in self.cells.values() if c.kind == "autograded")
+
+
+class Course:
+    """A temporary nbgrader course folder holding copies of the project's source notebooks."""
+
+    def __init__(self, root: Path, repo_root: Path = REPO_ROOT):
+        self.root = Path(root)
+        self.repo_root = repo_root
+        ensure_tools_on_path()
+        from nbgrader.apps import NbGraderAPI
+
+        self.api = NbGraderAPI(config=load_config(self.root, repo_root))
+
+    # -- set-up -----------------------------------------------------------------------------
+    def add_source(self, assignment: str) -> None:
+        """Copy ``source/<assignment>`` of the project into the course."""
+        dst = self.root / "source" / assignment
+        if dst.exists():
+            shutil.rmtree(dst)
+        shutil.copytree(self.repo_root / "source" / assignment, dst)
+
+    def generate(self, assignment: str) -> Path:
+        """Run nbgrader generate_assignment; return the release folder of the assignment."""
+        result = self.api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result['log']}")
+        return self.root / "release" / assignment
+
+    def submit(self, assignment: str, student: str, files: Mapping[str, NotebookNode]) -> None:
+        """Place a student's notebooks (file name -> notebook) in ``submitted/``."""
+        folder = self.root / "submitted" / student / assignment
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for name, nb in files.items():
+            notebooks.write(nb, folder / name)
+
+    # -- grading ----------------------------------------------------------------------------
+    def autograde(self, assignment: str, student: str) -> SubmissionResult:
+        """Autograde one submission and read its per-cell scores from the gradebook."""
+        result = self.api.autograde(assignment, student, force=True, create=True)
+        scores = self.scores(assignment, student)
+        scores.log = result.get("log", "") or ""
+        if not result["success"] and not scores.cells:
+            raise RuntimeError(f"autograde of {student} failed:\n{scores.log}")
+        return scores
+
+    def scores(self, assignment: str, student: str) -> SubmissionResult:
+        """Per-cell scores of one student's submission of ``assignment``."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        out = SubmissionResult(student)
+        with Gradebook(self.api.coursedir.db_url) as gb:
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                return out
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    kind = "autograded" if grade.cell.cell_type == "code" else "manual"
+                    score = grade.auto_score if kind == "autograded" else grade.manual_score
+                    out.cells[grade.name] = CellScore(grade.name, score, grade.max_score, kind)
+        return out
+
+
+@contextmanager
+def temporary_course(repo_root: Path = REPO_ROOT) -> Iterator[Course]:
+    """A :class:`Course` in a fresh temporary folder, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="nmautils-course-") as tmp:
+        yield Course(Path(tmp), repo_root)

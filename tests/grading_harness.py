@@ -1,0 +1,118 @@
+"""Shared autograding round trip used by the per-assignment ``test_grading_*.py`` files.
+
+For one assignment it generates the release with nbgrader, then autogrades these submissions:
+
+- ``full``: every answer filled with the solution -> full marks;
+- ``blank``: the untouched release -> zero, and the grader does not crash;
+- ``mutant_<ex>``: the full solution with one answer replaced by a plausible wrong answer
+  (``tests/mutants/<assignment>.py``) -> loses exactly the points of that answer's test cells;
+- ``blank_even`` / ``blank_odd``: every other answer left unfinished -> each unfinished answer
+  costs only its own test cells (no cascading penalties).
+
+Each submission is autograded once per test session (module-scoped fixture).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from nmautils.course import notebooks
+from nmautils.course.build import source_path
+from nmautils.course.grading import SubmissionResult, temporary_course
+
+MUTANTS_DIR = Path(__file__).parent / "mutants"
+
+
+def load_mutants(assignment: str) -> dict[str, str]:
+    """The ``MUTANTS`` mapping (answer grade id -> wrong cell source) of an assignment."""
+    path = MUTANTS_DIR / f"{assignment}.py"
+    spec = importlib.util.spec_from_file_location(f"mutants_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.MUTANTS)
+
+
+@dataclass
+class GradingRun:
+    assignment: str
+    answer_tests: dict[str, list[str]]  # answer grade id -> its test cells
+    test_points: dict[str, float]  # test grade id -> points
+    broken: dict[str, set[str]]  # submission -> answers that are wrong or unfinished
+    results: dict[str, SubmissionResult]
+
+    def expected_scores(self, submission: str) -> dict[str, float]:
+        lost = {t for a in self.broken[submission] for t in self.answer_tests[a]}
+        return {t: (0.0 if t in lost else p) for t, p in self.test_points.items()}
+
+    def actual_scores(self, submission: str) -> dict[str, float | None]:
+        cells = self.results[submission].cells
+        return {t: cells[t].score if t in cells else None for t in self.test_points}
+
+
+#: Grading runs on the small surrogate (few neurons): the mechanics are the same, and it is fast.
+GRADING_ENV = {"NMAUTILS_SURROGATE_SIZE": "small"}
+
+
+@contextmanager
+def grading_environment():
+    """Set :data:`GRADING_ENV` for the kernels started inside the block, then restore."""
+    saved = {k: os.environ.get(k) for k in GRADING_ENV}
+    os.environ.update(GRADING_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_grading(assignment: str) -> GradingRun:
+    """Generate the release of ``assignment`` and autograde the standard set of submissions."""
+    source = notebooks.read(source_path(assignment))
+    answer_tests = notebooks.answer_tests(source)
+    test_points = {c.grade_id: c.points for c in notebooks.graded_cells(source) if c.kind == "test"}
+    answers = list(answer_tests)
+    mutants = load_mutants(assignment)
+    name = f"{assignment}.ipynb"
+
+    with grading_environment(), temporary_course() as course:
+        course.add_source(assignment)
+        release = notebooks.read(course.generate(assignment) / name)
+        subs: dict[str, tuple[notebooks.NotebookNode, set[str]]] = {
+            "full": (notebooks.fill_submission(release, source), set()),
+            "blank": (release, set(answers)),
+        }
+        for answer, code in mutants.items():
+            subs[f"mutant_{answer}"] = (
+                notebooks.fill_submission(release, source, replace={answer: code}),
+                {answer},
+            )
+        for label, chosen in (("blank_even", answers[0::2]), ("blank_odd", answers[1::2])):
+            subs[label] = (notebooks.fill_submission(release, source, blank=tuple(chosen)), set(chosen))
+        results = {}
+        for student, (nb, _) in subs.items():
+            course.submit(assignment, student, {name: nb})
+            results[student] = course.autograde(assignment, student)
+    return GradingRun(
+        assignment,
+        answer_tests,
+        test_points,
+        {s: broken for s, (_, broken) in subs.items()},
+        results,
+    )
+
+
+def describe(run: GradingRun, submission: str) -> str:
+    """A readable diff of expected and actual per-cell scores (for assertion messages)."""
+    exp, act = run.expected_scores(submission), run.actual_scores(submission)
+    lines = [f"{submission} of {run.assignment}:"]
+    for cell in exp:
+        flag = "" if exp[cell] == act[cell] else "   <-- differs"
+        lines.append(f"  {cell:40s} expected {exp[cell]:g}  got {act[cell]}{flag}")
+    return "\n".join(lines)

@@ -1,0 +1,87 @@
+"""Unit tests of the pure notebook transformations in nmautils.course.notebooks."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from nmautils.course import notebooks as nbt
+
+
+def _cell(kind, source, grade_id=None, points=None, cell_type="code"):
+    maker = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    cell = maker(source)
+    roles = {
+        "answer": dict(grade=False, solution=True, locked=False),
+        "test": dict(grade=True, solution=False, locked=True),
+        "written": dict(grade=True, solution=True, locked=False),
+        "readonly": dict(grade=False, solution=False, locked=True),
+    }
+    if kind:
+        meta = dict(roles[kind], task=False, grade_id=grade_id, schema_version=3)
+        if points is not None:
+            meta["points"] = points
+        cell.metadata["nbgrader"] = meta
+    return cell
+
+
+@pytest.fixture
+def source_nb():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        _cell(None, "import math"),
+        _cell("answer", "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "ex_f"),
+        _cell("test", "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(3) == 6\n### END HIDDEN TESTS", "test_f", 2),
+        _cell("test", "assert f(0) == 0", "test_f__zero", 1),
+        _cell("written", "### BEGIN SOLUTION\nBecause.\n### END SOLUTION", "written_why", 3, "markdown"),
+    ]
+    return nb
+
+
+def test_graded_cells_and_answer_tests(source_nb):
+    kinds = [(c.grade_id, c.kind, c.points) for c in nbt.graded_cells(source_nb)]
+    assert kinds == [("ex_f", "answer", 0.0), ("test_f", "test", 2.0),
+                     ("test_f__zero", "test", 1.0), ("written_why", "written", 3.0)]
+    assert nbt.answer_tests(source_nb) == {"ex_f": ["test_f", "test_f__zero"]}
+
+
+def test_test_cell_without_answer_is_an_error(source_nb):
+    source_nb.cells.append(_cell("test", "pass", "test_g", 1))
+    with pytest.raises(ValueError, match="test_g"):
+        nbt.answer_tests(source_nb)
+
+
+def test_solution_notebook_strips_markers_hidden_tests_and_metadata(source_nb):
+    sol = nbt.solution_notebook(source_nb, "demo")
+    assert "Solution notebook" in sol.cells[0].source
+    body = "\n".join(c.source for c in sol.cells)
+    assert "return 2 * x" in body and "assert f(1) == 2" in body
+    assert "f(3) == 6" not in body, "hidden tests must not reach the solution notebook"
+    assert not nbt.has_markers(sol)
+    assert all("nbgrader" not in c.metadata for c in sol.cells)
+    assert nbt.has_markers(source_nb), "the source itself is left untouched"
+
+
+def test_unterminated_hidden_region_is_an_error(source_nb):
+    source_nb.cells[2].source = "### BEGIN HIDDEN TESTS\nassert True"
+    with pytest.raises(ValueError, match="unterminated"):
+        nbt.solution_notebook(source_nb, "demo")
+
+
+def test_fill_submission_replaces_and_blanks(source_nb):
+    release = nbformat.from_dict(nbformat.v4.new_notebook())
+    release.cells = [nbformat.from_dict(c) for c in source_nb.cells]
+    release.cells[1].source = "def f(x):\n    raise NotImplementedError()"
+    full = nbt.fill_submission(release, source_nb)
+    assert "return 2 * x" in full.cells[1].source and "BEGIN SOLUTION" not in full.cells[1].source
+    wrong = nbt.fill_submission(release, source_nb, replace={"ex_f": "def f(x):\n    return x"})
+    assert wrong.cells[1].source == "def f(x):\n    return x"
+    blank = nbt.fill_submission(release, source_nb, blank=("ex_f",))
+    assert "NotImplementedError" in blank.cells[1].source
+    with pytest.raises(KeyError, match="ex_nope"):
+        nbt.fill_submission(release, source_nb, replace={"ex_nope": ""})
+
+
+def test_solution_region(source_nb):
+    assert nbt.solution_region(source_nb.cells[1].source) == "    return 2 * x"
+    assert nbt.solution_region("x = 1") == "x = 1"
