@@ -1,0 +1,384 @@
+"""Analysis helpers: sampling stimuli, angle classes, preferred orientations, hidden-layer
+activity and representational dissimilarity matrices (RDMs).
+
+Shapes follow the course data: responses are ``(n_stimuli, n_neurons)`` and stimuli are
+``(n_stimuli,)`` or ``(n_stimuli, 1)`` angles in degrees.
+
+Examples
+--------
+>>> import torch
+>>> stimulus_class(torch.tensor([0.0, 17.9, 18.0, 359.0, 360.0]), 20).tolist()
+[0, 0, 1, 19, 19]
+>>> resp = torch.randn(5, 30)
+>>> D = RDM(resp)
+>>> tuple(D.shape), float(D[0, 0])
+((5, 5), 0.0)
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.ndimage import gaussian_filter1d
+from torch import nn
+
+__all__ = [
+    "get_data",
+    "stimulus_class",
+    "preferred_orientation",
+    "get_hidden_activity",
+    "RDM",
+    "rdm",
+    "correlate_rdms",
+]
+
+ArrayLike = Any  # numpy array or torch tensor
+
+
+def _to_numpy(x: ArrayLike, name: str) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x)
+    raise TypeError(f"{name} should be a torch.Tensor or numpy array, but got {type(x).__name__}.")
+
+
+def _angles_1d(x: ArrayLike, name: str) -> np.ndarray:
+    """Angles of shape (n,) or (n, 1) as a 1-D float array."""
+    a = _to_numpy(x, name)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise ValueError(f"{name} should have shape (n,) or (n, 1), but has shape {a.shape}.")
+    return a.astype(np.float64)
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} should be a positive int, but got {type(value).__name__}.")
+    if value < 1:
+        raise ValueError(f"{name} should be a positive int, but got {value}.")
+    return int(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Sampling and labels
+# --------------------------------------------------------------------------------------------
+
+
+def get_data(
+    n_stim: int,
+    train_data: torch.Tensor,
+    train_labels: torch.Tensor,
+    rng: np.random.Generator | int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw ``n_stim`` random stimuli (with replacement) and their responses.
+
+    Parameters
+    ----------
+    n_stim : int
+        Number of stimuli to draw.
+    train_data : torch.Tensor or np.ndarray
+        Responses, shape ``(n_stimuli, n_neurons)``.
+    train_labels : torch.Tensor or np.ndarray
+        Labels (e.g. angles in degrees), shape ``(n_stimuli, ...)`` with the same first size.
+    rng : np.random.Generator, int or None
+        Source of randomness: None uses numpy's global generator (seed it with
+        ``np.random.seed`` or :func:`nmautils.train.set_seed`); an int seeds a new
+        ``np.random.default_rng``.
+
+    Returns
+    -------
+    r : same type as ``train_data``
+        Responses of the drawn stimuli, shape ``(n_stim, n_neurons)``.
+    ori : same type as ``train_labels``
+        Their labels, shape ``(n_stim, ...)``.
+    """
+    n_stim = _check_positive_int(n_stim, "n_stim")
+    for name, x in (("train_data", train_data), ("train_labels", train_labels)):
+        if not isinstance(x, (torch.Tensor, np.ndarray)):
+            raise TypeError(
+                f"{name} should be a torch.Tensor or numpy array, but got {type(x).__name__}."
+            )
+    if train_data.ndim != 2:
+        raise ValueError(
+            f"train_data should have shape (n_stimuli, n_neurons), but has shape "
+            f"{tuple(train_data.shape)}."
+        )
+    if train_labels.ndim < 1 or train_labels.shape[0] != train_data.shape[0]:
+        raise ValueError(
+            "train_labels should have one row per row of train_data "
+            f"({train_data.shape[0]}), but has shape {tuple(train_labels.shape)}."
+        )
+    n_rows = train_data.shape[0]
+    if n_rows == 0:
+        raise ValueError("train_data has no rows to draw from.")
+    if rng is None:
+        idx = np.random.choice(n_rows, n_stim)
+    elif isinstance(rng, np.random.Generator):
+        idx = rng.integers(0, n_rows, size=n_stim)
+    elif isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        idx = np.random.default_rng(int(rng)).integers(0, n_rows, size=n_stim)
+    else:
+        raise TypeError(
+            f"rng should be None, an int seed or a np.random.Generator, but got {type(rng).__name__}."
+        )
+    idx_data = torch.as_tensor(idx) if isinstance(train_data, torch.Tensor) else idx
+    idx_labels = torch.as_tensor(idx) if isinstance(train_labels, torch.Tensor) else idx
+    return train_data[idx_data], train_labels[idx_labels]
+
+
+def stimulus_class(ori: ArrayLike, n_classes: int) -> torch.Tensor:
+    """Bin angles into ``n_classes`` equal classes over 0..360 degrees.
+
+    Class ``k`` holds angles in ``[k * w, (k + 1) * w)`` with ``w = 360 / n_classes``; an angle of
+    exactly 360 goes to the last class. The bin edges are ``np.linspace(0, 360, n_classes + 1)``.
+
+    Parameters
+    ----------
+    ori : torch.Tensor or np.ndarray
+        Angles in degrees within [0, 360], shape ``(n,)`` or ``(n, 1)``.
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    torch.Tensor
+        int64 class indices in ``0 .. n_classes - 1``, shape ``(n,)``.
+    """
+    n_classes = _check_positive_int(n_classes, "n_classes")
+    angles = _angles_1d(ori, "ori")
+    if angles.size and not (np.all(angles >= 0) and np.all(angles <= 360)):
+        raise ValueError(
+            "ori should hold angles in degrees between 0 and 360, but its values range from "
+            f"{angles.min():.6g} to {angles.max():.6g}."
+        )
+    edges = np.linspace(0, 360, n_classes + 1)
+    classes = np.clip(np.digitize(angles, edges) - 1, 0, n_classes - 1)
+    return torch.from_numpy(classes.astype(np.int64))
+
+
+# --------------------------------------------------------------------------------------------
+# Tuning
+# --------------------------------------------------------------------------------------------
+
+
+def preferred_orientation(
+    resp: ArrayLike,
+    stimuli: ArrayLike,
+    sigma: float = 5,
+    mode: str = "wrap",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Find each neuron's preferred stimulus from smoothed tuning curves.
+
+    The tuning curves (columns of ``resp``, ordered by increasing stimulus) are smoothed with a
+    Gaussian of width ``sigma`` stimulus steps (``scipy.ndimage.gaussian_filter1d`` along the
+    stimulus axis), and each neuron's preferred stimulus is the one where its smoothed curve
+    peaks.
+
+    Parameters
+    ----------
+    resp : np.ndarray or torch.Tensor
+        Responses, shape ``(n_stimuli, n_neurons)``.
+    stimuli : np.ndarray or torch.Tensor
+        Stimulus angles in degrees, shape ``(n_stimuli,)`` or ``(n_stimuli, 1)``.
+    sigma : float
+        Width of the smoothing Gaussian, in stimulus steps (5 in the course).
+    mode : str
+        Boundary mode of ``gaussian_filter1d``. The default ``'wrap'`` treats the stimuli as a
+        full circle (right for 0..360 degree directions); use ``'reflect'`` (scipy's default)
+        for stimuli that do not wrap around.
+
+    Returns
+    -------
+    pref : np.ndarray
+        Preferred stimulus of each neuron in degrees, shape ``(n_neurons,)``.
+    order : np.ndarray
+        Neuron indices sorted by preferred stimulus (a stable ``argsort`` of ``pref``), shape
+        ``(n_neurons,)``; ``resp[:, order]`` sorts the neurons.
+    """
+    r = _to_numpy(resp, "resp")
+    s = _angles_1d(stimuli, "stimuli")
+    if r.ndim != 2 or r.shape[0] != s.shape[0]:
+        raise ValueError(
+            f"resp should have shape (n_stimuli, n_neurons) with n_stimuli = {s.shape[0]} "
+            f"(the number of stimuli), but has shape {r.shape}."
+        )
+    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or sigma < 0:
+        raise ValueError(f"sigma should be a non-negative number, but got {sigma!r}.")
+    by_stim = np.argsort(s, kind="stable")
+    s_sorted = s[by_stim]
+    smoothed = gaussian_filter1d(r[by_stim].astype(np.float64), sigma, axis=0, mode=mode)
+    pref = s_sorted[np.argmax(smoothed, axis=0)]
+    order = np.argsort(pref, kind="stable")
+    return pref, order
+
+
+# --------------------------------------------------------------------------------------------
+# Hidden-layer activity
+# --------------------------------------------------------------------------------------------
+
+
+def get_hidden_activity(
+    net: nn.Module,
+    stimuli: torch.Tensor,
+    layer_labels: str | Sequence[str],
+) -> dict[str, torch.Tensor]:
+    """Run stimuli through a network and record the outputs of named layers.
+
+    Forward hooks are registered on the submodules called ``layer_labels`` (attribute names such
+    as ``'pool'`` or ``'fc'``; dotted paths like ``'block.conv'`` work too), the network is run
+    once in eval mode under ``torch.no_grad()``, and the hooks are removed again (also when the
+    forward pass fails). The network's train/eval mode is restored afterwards.
+
+    Parameters
+    ----------
+    net : nn.Module
+        The network.
+    stimuli : torch.Tensor
+        Input batch, e.g. images of shape ``(n_stimuli, 1, height, width)``. It is moved to the
+        device of the network's parameters.
+    layer_labels : str or sequence of str
+        Names of the submodules to record.
+
+    Returns
+    -------
+    dict[str, torch.Tensor]
+        For each label, the layer's output flattened to ``(n_stimuli, n_units)``, detached and
+        on the CPU. If a layer runs more than once per forward pass, its last output is kept.
+    """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net should be a torch.nn.Module, but got {type(net).__name__}.")
+    if not isinstance(stimuli, torch.Tensor):
+        raise TypeError(f"stimuli should be a torch.Tensor, but got {type(stimuli).__name__}.")
+    labels = [layer_labels] if isinstance(layer_labels, str) else list(layer_labels)
+    if not labels or not all(isinstance(label, str) for label in labels):
+        raise TypeError("layer_labels should be a layer name or a non-empty list of layer names.")
+    modules = dict(net.named_modules())
+    for label in labels:
+        if label == "" or label not in modules:
+            children = [name for name, _ in net.named_children()]
+            raise ValueError(
+                f"net has no layer called {label!r}; its layers (named children) are {children}."
+            )
+
+    outputs: dict[str, torch.Tensor] = {}
+
+    def make_hook(label: str):
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            if not isinstance(output, torch.Tensor):
+                raise TypeError(
+                    f"layer {label!r} returned a {type(output).__name__}, not a tensor; "
+                    "get_hidden_activity can only record tensor outputs."
+                )
+            outputs[label] = output.detach().reshape(output.shape[0], -1).cpu()
+
+        return hook
+
+    param = next(net.parameters(), None)
+    x = stimuli.to(param.device) if param is not None else stimuli
+    was_training = net.training
+    handles = [modules[label].register_forward_hook(make_hook(label)) for label in labels]
+    try:
+        net.eval()
+        with torch.no_grad():
+            net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        net.train(was_training)
+    missing = [label for label in labels if label not in outputs]
+    if missing:
+        raise RuntimeError(f"layers {missing} were not used in the network's forward pass.")
+    return {label: outputs[label] for label in labels}
+
+
+# --------------------------------------------------------------------------------------------
+# Representational similarity analysis
+# --------------------------------------------------------------------------------------------
+
+
+def RDM(resp: ArrayLike) -> torch.Tensor:
+    """Representational dissimilarity matrix of a population's responses.
+
+    Each stimulus's population response (a row of ``resp``) is z-scored across neurons, and the
+    dissimilarity of stimuli i and j is ``1 - corr(z_i, z_j)`` (Pearson correlation), the same
+    as ``1 - np.corrcoef(resp)``. The result is exactly symmetric with a zero diagonal.
+
+    A stimulus whose response is the same in every neuron (e.g. all ReLU units silent) has no
+    defined correlation; it gets dissimilarity 1 to every other stimulus, and a warning is
+    issued.
+
+    Parameters
+    ----------
+    resp : torch.Tensor or np.ndarray
+        Responses, shape ``(n_stimuli, n_neurons)`` with ``n_neurons >= 2``.
+
+    Returns
+    -------
+    torch.Tensor
+        Dissimilarities in [0, 2], shape ``(n_stimuli, n_stimuli)``; float32, or float64 when
+        ``resp`` is float64.
+    """
+    r = _to_numpy(resp, "resp")
+    if r.ndim != 2 or r.shape[1] < 2:
+        raise ValueError(
+            f"resp should have shape (n_stimuli, n_neurons) with at least 2 neurons, but has "
+            f"shape {r.shape}."
+        )
+    out_dtype = torch.float64 if r.dtype == np.float64 else torch.float32
+    r = r.astype(np.float64)
+    centred = r - r.mean(axis=1, keepdims=True)
+    std = np.sqrt((centred**2).mean(axis=1, keepdims=True))
+    flat = std[:, 0] <= 1e-12 * (np.abs(r).max(axis=1) + 1e-300)
+    if np.any(flat):
+        warnings.warn(
+            f"{int(flat.sum())} stimuli have the same response in every unit; their "
+            "dissimilarity to all other stimuli is set to 1.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    z = np.where(flat[:, None], 0.0, centred / np.where(flat[:, None], 1.0, std))
+    dissim = 1.0 - (z @ z.T) / r.shape[1]
+    dissim = (dissim + dissim.T) / 2
+    np.fill_diagonal(dissim, 0.0)
+    return torch.from_numpy(dissim).to(out_dtype)
+
+
+rdm = RDM
+
+
+def correlate_rdms(rdm1: ArrayLike, rdm2: ArrayLike) -> float:
+    """Pearson correlation between the off-diagonal upper triangles of two RDMs.
+
+    Parameters
+    ----------
+    rdm1, rdm2 : torch.Tensor or np.ndarray
+        Square matrices of the same shape ``(n_stimuli, n_stimuli)``, ``n_stimuli >= 3``.
+
+    Returns
+    -------
+    float
+        Correlation in [-1, 1].
+    """
+    a, b = _to_numpy(rdm1, "rdm1"), _to_numpy(rdm2, "rdm2")
+    for name, m in (("rdm1", a), ("rdm2", b)):
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 3:
+            raise ValueError(
+                f"{name} should be a square (n_stimuli, n_stimuli) matrix with n_stimuli >= 3, "
+                f"but has shape {m.shape}."
+            )
+    if a.shape != b.shape:
+        raise ValueError(
+            f"rdm1 and rdm2 should have the same shape, but got {a.shape} and {b.shape}."
+        )
+    iu = np.triu_indices(a.shape[0], k=1)
+    x, y = a[iu].astype(np.float64), b[iu].astype(np.float64)
+    return float(np.corrcoef(x, y)[0, 1])

@@ -1,0 +1,477 @@
+"""Training loops, seeding and device selection (GPU-aware).
+
+Notebooks define their own ``train`` function as an exercise, so this module deliberately
+exports no function called ``train``; use :func:`train_full_batch` or :func:`train_minibatch`.
+
+Device rules (:func:`pick_device`): an explicit ``device`` argument wins, then the environment
+variable ``NMAUTILS_DEVICE``, then CUDA when available, else the CPU. The training functions move
+the network and the data to that device once, train there, and move the network back to the
+device it came from before returning (so later cells that use CPU tensors keep working on a GPU
+machine).
+
+Progress bars (``tqdm.auto``): ``progress=True`` always shows one, ``progress=False`` never;
+``progress=None`` (default) shows one when the run has at least 100 optimisation steps and the
+environment variable ``NMAUTILS_PROGRESS`` is not ``"off"``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import random
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn, optim
+
+__all__ = [
+    "set_seed",
+    "pick_device",
+    "set_device",
+    "train_full_batch",
+    "train_minibatch",
+]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+#: Minimum number of optimisation steps for which ``progress=None`` shows a bar.
+AUTO_PROGRESS_MIN_STEPS = 100
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds and devices
+# --------------------------------------------------------------------------------------------
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's ``random``, numpy's global generator and torch (CPU and all GPUs).
+
+    Parameters
+    ----------
+    seed : int
+        A seed in ``0 .. 2**32 - 1``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed should be an int, but got {type(seed).__name__}.")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed should be between 0 and 2**32 - 1, but got {seed}.")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """Choose the device to compute on.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        Explicit choice (``'cpu'``, ``'cuda'``, ``'cuda:1'``, ``'mps'``). If None, the
+        environment variable ``NMAUTILS_DEVICE`` is used when set (``'auto'`` or empty means
+        unset), else ``'cuda'`` when a GPU is available, else ``'cpu'``.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        For an unknown device name, the ``'meta'`` device, or an accelerator that is not
+        available on this machine.
+    """
+    source = "device"
+    if device is None:
+        env = os.environ.get("NMAUTILS_DEVICE", "").strip()
+        if env and env.lower() != "auto":
+            device, source = env, "NMAUTILS_DEVICE"
+        else:
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(
+            f"device should be a string such as 'cpu' or 'cuda', a torch.device or None, but "
+            f"got {type(device).__name__}."
+        )
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(
+            f"{source}={device!r} is not a device name torch understands (try 'cpu' or 'cuda')."
+        ) from err
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{source}={device!r} asks for a GPU, but CUDA is not available here.")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{source}={device!r} asks for GPU {dev.index}, but only "
+                f"{torch.cuda.device_count()} GPU(s) are visible."
+            )
+        return dev
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"{source}={device!r} asks for MPS, which is not available here.")
+        return dev
+    raise ValueError(
+        f"{source}={device!r}: cannot train on a {dev.type!r} device; use 'cpu' or 'cuda'."
+    )
+
+
+def set_device(device: str | torch.device | None = None) -> torch.device:
+    """Return the device the course computes on (same rules as :func:`pick_device`).
+
+    Provided under the name the course material uses; it prints nothing, so notebook outputs
+    stay identical on every machine.
+    """
+    return pick_device(device)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _check_tensor_pair(data: object, labels: object, what: str) -> None:
+    for name, x in ((f"{what}_data", data), (f"{what}_labels", labels)):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} should be a torch.Tensor, but got {type(x).__name__}.")
+        if x.ndim == 0:
+            raise ValueError(f"{name} should have one row per sample, but it is a 0-d tensor.")
+    if data.shape[0] != labels.shape[0]:  # type: ignore[union-attr]
+        raise ValueError(
+            f"{what}_data and {what}_labels should have the same number of rows, but have "
+            f"{data.shape[0]} and {labels.shape[0]}."  # type: ignore[union-attr]
+        )
+    if data.shape[0] == 0:  # type: ignore[union-attr]
+        raise ValueError(f"{what}_data has no rows.")
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} should be a positive int, but got {type(value).__name__}.")
+    if value < 1:
+        raise ValueError(f"{name} should be a positive int, but got {value}.")
+    return int(value)
+
+
+def _check_number(value: object, name: str, *, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} should be a number, but got {type(value).__name__}.")
+    value = float(value)
+    bad = not math.isfinite(value) or (value <= 0 if positive else value < 0)
+    if bad:
+        kind = "positive" if positive else "non-negative"
+        raise ValueError(f"{name} should be a {kind} number, but got {value!r}.")
+    return value
+
+
+def _check_net(net: object) -> torch.device:
+    """Validate ``net`` and return the device of its parameters."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net should be a torch.nn.Module, but got {type(net).__name__}.")
+    param = next(net.parameters(), None)
+    if param is None:
+        raise ValueError("net has no parameters to train.")
+    return param.device
+
+
+def _show_progress(progress: bool | None, n_steps: int) -> bool:
+    if progress is not None:
+        return bool(progress)
+    if os.environ.get("NMAUTILS_PROGRESS", "auto").strip().lower() == "off":
+        return False
+    return n_steps >= AUTO_PROGRESS_MIN_STEPS
+
+
+def _scalar_loss(loss: object) -> torch.Tensor:
+    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"loss_fn should return a scalar tensor, but returned {shape}.")
+    return loss
+
+
+def _penalized_params(
+    net: nn.Module, penalized: Iterable[torch.Tensor] | None, active: bool
+) -> list[torch.Tensor]:
+    """The parameters that the L1/L2 penalties apply to (empty when no penalty is active)."""
+    if not active:
+        return []
+    if penalized is None:
+        return [p for p in net.parameters() if p.requires_grad and p.ndim >= 2]
+    if isinstance(penalized, torch.Tensor):
+        penalized = [penalized]
+    params = list(penalized)
+    own = {id(p) for p in net.parameters()}
+    for i, p in enumerate(params):
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(
+                f"penalized[{i}] should be a parameter of net (e.g. net.out_layer.weight), "
+                f"but got {type(p).__name__}."
+            )
+        if id(p) not in own:
+            raise ValueError(
+                f"penalized[{i}] should be a parameter of net (e.g. net.out_layer.weight), but "
+                "it is a tensor that net does not own."
+            )
+    return params
+
+
+# --------------------------------------------------------------------------------------------
+# Training loops
+# --------------------------------------------------------------------------------------------
+
+
+def train_full_batch(
+    net: nn.Module,
+    loss_fn: LossFn,
+    train_data: torch.Tensor,
+    train_labels: torch.Tensor,
+    n_iter: int = 50,
+    learning_rate: float = 1e-4,
+    *,
+    momentum: float = 0.0,
+    L2_penalty: float = 0.0,
+    L1_penalty: float = 0.0,
+    penalized: Iterable[torch.Tensor] | None = None,
+    test_data: torch.Tensor | None = None,
+    test_labels: torch.Tensor | None = None,
+    device: str | torch.device | None = None,
+    progress: bool | None = None,
+) -> tuple[list[float], list[float] | None]:
+    """Train a network by full-batch gradient descent (``optim.SGD``).
+
+    Each iteration runs the whole training set through ``net``, computes
+    ``loss_fn(net(train_data), train_labels)``, adds the gradient of the penalty
+    ``L2_penalty * sum(w ** 2) + L1_penalty * sum(|w|)`` over the ``penalized`` parameters, and
+    takes one SGD step.
+
+    The penalty's gradient, ``2 * L2_penalty * w + L1_penalty * sign(w)``, is added to ``w.grad``
+    in place instead of building the penalty in the autograd graph: the gradients are the same
+    (``sign(0) = 0``, like autograd's gradient of ``abs``), but the step is much cheaper for big
+    layers (the encoding model's output layer has 27 M weights).
+
+    Parameters
+    ----------
+    net : nn.Module
+        The network; trained in place.
+    loss_fn : callable
+        ``loss_fn(output, labels)`` returning a scalar tensor, e.g. ``nn.MSELoss()``.
+    train_data, train_labels : torch.Tensor
+        Inputs ``(n_samples, ...)`` and targets ``(n_samples, ...)``.
+    n_iter : int
+        Number of gradient steps.
+    learning_rate : float
+        SGD learning rate (> 0).
+    momentum : float
+        SGD momentum (>= 0).
+    L2_penalty, L1_penalty : float
+        Penalty weights (>= 0).
+    penalized : iterable of parameters, optional
+        The parameters the penalties apply to (e.g. ``[net.out_layer.weight]``). If None while a
+        penalty is non-zero, every parameter with two or more dimensions (all weight matrices and
+        convolution kernels, no biases) is penalised.
+    test_data, test_labels : torch.Tensor, optional
+        A held-out set, given together; its loss is computed after each step, in eval mode and
+        without gradients.
+    device : str or torch.device, optional
+        Where to train; see :func:`pick_device`.
+    progress : bool, optional
+        Show a progress bar with the latest losses (see the module docstring for the default).
+
+    Returns
+    -------
+    train_losses : list of float
+        The data loss ``loss_fn(net(train_data), train_labels)`` at each iteration, computed
+        before that iteration's step; the penalty is NOT included.
+    test_losses : list of float or None
+        The test loss after each iteration's step, or None without test data.
+
+    Notes
+    -----
+    The network is moved to ``device`` for training and back to the device its parameters were
+    on before the call; its train/eval mode is left as it was.
+    """
+    home = _check_net(net)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn should be callable, but got {type(loss_fn).__name__}.")
+    _check_tensor_pair(train_data, train_labels, "train")
+    if (test_data is None) != (test_labels is None):
+        raise ValueError("test_data and test_labels should be given together (or neither).")
+    if test_data is not None:
+        _check_tensor_pair(test_data, test_labels, "test")
+    n_iter = _check_positive_int(n_iter, "n_iter")
+    learning_rate = _check_number(learning_rate, "learning_rate", positive=True)
+    momentum = _check_number(momentum, "momentum", positive=False)
+    L2 = _check_number(L2_penalty, "L2_penalty", positive=False)
+    L1 = _check_number(L1_penalty, "L1_penalty", positive=False)
+    params = _penalized_params(net, penalized, active=L2 > 0 or L1 > 0)
+    dev = pick_device(device)
+
+    was_training = net.training
+    net.to(dev)
+    try:
+        x, y = train_data.to(dev), train_labels.to(dev)
+        has_test = test_data is not None
+        if has_test:
+            x_test, y_test = test_data.to(dev), test_labels.to(dev)  # type: ignore[union-attr]
+        optimizer = optim.SGD(net.parameters(), lr=learning_rate, momentum=momentum)
+        train_hist: list[torch.Tensor] = []
+        test_hist: list[torch.Tensor] = []
+
+        steps = range(n_iter)
+        bar = None
+        if _show_progress(progress, n_iter):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(steps, desc="training", unit="it")
+            steps = bar
+        refresh = max(1, n_iter // 50)
+
+        net.train()
+        for i in steps:
+            optimizer.zero_grad()
+            loss = _scalar_loss(loss_fn(net(x), y))
+            loss.backward()
+            if params:
+                with torch.no_grad():
+                    for p in params:
+                        if p.grad is None:
+                            p.grad = torch.zeros_like(p)
+                        if L2 > 0:
+                            p.grad.add_(p, alpha=2 * L2)
+                        if L1 > 0:
+                            p.grad.add_(torch.sign(p), alpha=L1)
+            optimizer.step()
+            train_hist.append(loss.detach())
+
+            if has_test:
+                net.eval()
+                with torch.no_grad():
+                    test_hist.append(_scalar_loss(loss_fn(net(x_test), y_test)).detach())
+                net.train()
+
+            if bar is not None and (i % refresh == 0 or i == n_iter - 1):
+                shown = {"train": f"{train_hist[-1].item():.4g}"}
+                if has_test:
+                    shown["test"] = f"{test_hist[-1].item():.4g}"
+                bar.set_postfix(shown, refresh=False)
+        if bar is not None:
+            bar.close()
+
+        train_losses = torch.stack(train_hist).cpu().tolist()
+        test_losses = torch.stack(test_hist).cpu().tolist() if has_test else None
+    finally:
+        net.to(home)
+        net.train(was_training)
+    return train_losses, test_losses
+
+
+def train_minibatch(
+    net: nn.Module,
+    loss_fn: LossFn,
+    train_data: torch.Tensor,
+    train_labels: torch.Tensor,
+    n_epochs: int = 25,
+    batch_size: int = 100,
+    learning_rate: float = 5e-4,
+    *,
+    momentum: float = 0.99,
+    seed: int | None = None,
+    device: str | torch.device | None = None,
+    progress: bool | None = None,
+) -> list[float]:
+    """Train a network by mini-batch stochastic gradient descent (``optim.SGD``).
+
+    Each epoch shuffles the training set and steps through it in batches of ``batch_size``
+    (the last batch may be smaller). Used for the assignment's tilt classifier
+    (``nn.BCELoss``, batch 100, 25 epochs, learning rate 5e-4, momentum 0.99).
+
+    Parameters
+    ----------
+    net : nn.Module
+        The network; trained in place.
+    loss_fn : callable
+        ``loss_fn(output, labels)`` returning the mean loss of a batch (a scalar tensor).
+    train_data, train_labels : torch.Tensor
+        Inputs ``(n_samples, ...)`` and targets ``(n_samples, ...)`` (float targets for BCE).
+    n_epochs, batch_size : int
+        Number of passes through the data and samples per step.
+    learning_rate, momentum : float
+        SGD settings.
+    seed : int, optional
+        Seeds a private ``torch.Generator`` for the shuffling; None uses torch's global
+        generator (seeded by :func:`set_seed`). The network's initial weights are not affected.
+    device : str or torch.device, optional
+        Where to train; see :func:`pick_device`.
+    progress : bool, optional
+        Progress bar over epochs (see the module docstring; the step count is
+        ``n_epochs * n_batches``).
+
+    Returns
+    -------
+    list of float
+        Mean training loss of each epoch, averaged over samples (batch losses weighted by
+        batch size), measured while training.
+
+    Notes
+    -----
+    As for :func:`train_full_batch`, the network ends up back on the device it started on.
+    """
+    home = _check_net(net)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn should be callable, but got {type(loss_fn).__name__}.")
+    _check_tensor_pair(train_data, train_labels, "train")
+    n_epochs = _check_positive_int(n_epochs, "n_epochs")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    learning_rate = _check_number(learning_rate, "learning_rate", positive=True)
+    momentum = _check_number(momentum, "momentum", positive=False)
+    generator = None
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed should be an int or None, but got {type(seed).__name__}.")
+        generator = torch.Generator().manual_seed(int(seed))
+    dev = pick_device(device)
+
+    n = train_data.shape[0]
+    n_batches = math.ceil(n / batch_size)
+    was_training = net.training
+    net.to(dev)
+    try:
+        x, y = train_data.to(dev), train_labels.to(dev)
+        optimizer = optim.SGD(net.parameters(), lr=learning_rate, momentum=momentum)
+        epochs = range(n_epochs)
+        bar = None
+        if _show_progress(progress, n_epochs * n_batches):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(epochs, desc="training", unit="epoch")
+            epochs = bar
+        history: list[torch.Tensor] = []
+        net.train()
+        for _ in epochs:
+            order = torch.randperm(n, generator=generator).to(dev)
+            total = torch.zeros((), device=dev)
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                optimizer.zero_grad()
+                loss = _scalar_loss(loss_fn(net(x[idx]), y[idx]))
+                loss.backward()
+                optimizer.step()
+                total = total + loss.detach() * idx.numel()
+            history.append(total / n)
+            if bar is not None:
+                bar.set_postfix({"loss": f"{history[-1].item():.4g}"}, refresh=False)
+        if bar is not None:
+            bar.close()
+        losses = torch.stack(history).cpu().tolist()
+    finally:
+        net.to(home)
+        net.train(was_training)
+    return losses

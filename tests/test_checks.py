@@ -1,0 +1,98 @@
+"""Tests of nmautils.checks: good input passes silently, bad input fails with a helpful message."""
+
+import numpy as np
+import pytest
+import torch
+
+from nmautils import checks
+
+
+def test_check():
+    checks.check(True, "never shown")
+    with pytest.raises(AssertionError, match=r"^loss should decrease\nHint: look at zero_grad$"):
+        checks.check(False, "loss should decrease", hint="look at zero_grad")
+    with pytest.raises(AssertionError, match=r"^plain message$"):
+        checks.check(False, "plain message")
+
+
+def test_check_type():
+    checks.check_type(torch.zeros(2), torch.Tensor, "x")
+    checks.check_type(3, (int, float), "n")
+    with pytest.raises(AssertionError, match="x should be a Tensor, but it is a list"):
+        checks.check_type([1, 2], torch.Tensor, "x")
+    with pytest.raises(AssertionError, match="n should be a int or float, but it is a str"):
+        checks.check_type("3", (int, float), "n")
+
+
+def test_check_shape():
+    checks.check_shape(torch.zeros(4, 1), (4, 1), "out")
+    checks.check_shape(np.zeros((7, 3)), (None, 3), "out")
+    checks.check_shape([1, 2, 3], (3,), "list")
+    with pytest.raises(
+        AssertionError, match=r"out should have shape \(4, 1\), but it has shape \(4,\)"
+    ):
+        checks.check_shape(torch.zeros(4), (4, 1), "out")
+    with pytest.raises(
+        AssertionError, match=r"should have shape \(any, 3\), but it has shape \(7, 2\)"
+    ):
+        checks.check_shape(torch.zeros(7, 2), (None, 3), "out")
+    with pytest.raises(
+        AssertionError,
+        match=r"v should have shape \(5,\), but it has shape \(4,\)\.\nHint: flatten it",
+    ):
+        checks.check_shape(torch.zeros(4), (5,), "v", hint="flatten it")
+
+
+def test_check_dtype():
+    checks.check_dtype(torch.zeros(2), torch.float32, "x")
+    checks.check_dtype(np.zeros(2, dtype=np.int64), np.int64, "y")
+    with pytest.raises(
+        AssertionError, match="should have dtype torch.int64, but it has dtype torch.float32"
+    ):
+        checks.check_dtype(torch.zeros(2), torch.int64, "classes")
+    with pytest.raises(AssertionError, match="dtype None"):
+        checks.check_dtype([1, 2], torch.int64, "classes")
+
+
+def test_check_finite():
+    checks.check_finite(torch.ones(3), "x")
+    checks.check_finite(np.zeros((2, 2)), "x")
+    with pytest.raises(AssertionError, match="loss contains NaN or infinite values"):
+        checks.check_finite(torch.tensor([1.0, float("nan")]), "loss")
+    with pytest.raises(AssertionError, match="NaN or infinite"):
+        checks.check_finite(np.array([np.inf]), "w")
+    checks.check_finite(torch.ones(2, requires_grad=True) * 2, "grad tensor")
+
+
+def test_check_close():
+    checks.check_close(torch.tensor([1.0, 2.0]), np.array([1.0, 2.0 + 1e-7]), "w")
+    checks.check_close(0.1 + 0.2, 0.3, "sum")
+    with pytest.raises(AssertionError, match="sum should be 0.3, but it is 0.4"):
+        checks.check_close(0.4, 0.3, "sum")
+    with pytest.raises(AssertionError, match=r"largest difference 0\.5"):
+        checks.check_close(torch.tensor([1.0, 2.5]), torch.tensor([1.0, 2.0]), "w")
+    with pytest.raises(
+        AssertionError, match=r"w should have shape \(3,\), but it has shape \(2,\)"
+    ):
+        checks.check_close(torch.zeros(2), torch.zeros(3), "w")
+    checks.check_close(1.05, 1.0, "loose", rtol=0.1)
+
+
+def test_passed(capsys):
+    checks.passed()
+    assert capsys.readouterr().out == "\u2714 All visible checks passed.\n"
+    checks.passed("Well done.")
+    assert capsys.readouterr().out == "\u2714 Well done.\n"
+
+
+def test_public_names_are_tested():
+    tested = {
+        "check",
+        "check_type",
+        "check_shape",
+        "check_dtype",
+        "check_finite",
+        "check_close",
+        "passed",
+    }
+    assert set(checks.__all__) == tested
