@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn, optim
 
+from .progress import progress_enabled
+
 __all__ = [
     "set_seed",
     "pick_device",
@@ -185,7 +187,7 @@ def _check_net(net: object) -> torch.device:
 def _show_progress(progress: bool | None, n_steps: int) -> bool:
     if progress is not None:
         return bool(progress)
-    if os.environ.get("NMAUTILS_PROGRESS", "auto").strip().lower() == "off":
+    if not progress_enabled():
         return False
     return n_steps >= AUTO_PROGRESS_MIN_STEPS
 
@@ -322,6 +324,9 @@ def train_full_batch(
         if has_test:
             x_test, y_test = test_data.to(dev), test_labels.to(dev)  # type: ignore[union-attr]
         optimizer = optim.SGD(net.parameters(), lr=learning_rate, momentum=momentum)
+        # sign(w) is written into one reusable buffer per weight: allocating a fresh 100 MB
+        # tensor every step (the encoding model's output layer) costs more than computing it.
+        sign_bufs = [torch.empty_like(p) for p in params] if L1 > 0 else []
         train_hist: list[torch.Tensor] = []
         test_hist: list[torch.Tensor] = []
 
@@ -341,13 +346,13 @@ def train_full_batch(
             loss.backward()
             if params:
                 with torch.no_grad():
-                    for p in params:
+                    for j, p in enumerate(params):
                         if p.grad is None:
                             p.grad = torch.zeros_like(p)
                         if L2 > 0:
                             p.grad.add_(p, alpha=2 * L2)
                         if L1 > 0:
-                            p.grad.add_(torch.sign(p), alpha=L1)
+                            p.grad.add_(torch.sign(p, out=sign_bufs[j]), alpha=L1)
             optimizer.step()
             train_hist.append(loss.detach())
 

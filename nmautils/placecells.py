@@ -1,0 +1,226 @@
+"""Simulated place-cell (or grid-cell) data for tutorial 3, made with RatInABox.
+
+An agent explores a square box while a population of spatially tuned cells fires. The result is
+a decoding data set: the cells' firing rates ``X`` (cells x time) and the agent's position ``Y``
+(2 x time, metres). The first part of the recording trains a decoder, the rest tests it.
+
+Randomness
+----------
+RatInABox draws all its random numbers from numpy's *global* generator (``np.random``), so
+:func:`simulate_place_cells` seeds that generator with ``seed`` for the simulation and then
+restores the generator's previous state: the same arguments always give the same data, and the
+caller's own use of ``np.random`` is left untouched.
+
+Speed
+-----
+Only the agent's trajectory is simulated step by step with RatInABox (about 0.4 ms per step); the
+firing rates of all cells at all visited positions are then computed in one vectorised call of
+the cells' ``get_state(evaluate_at=None, pos=...)``. The default (6000 steps, 25 cells) takes
+about 2-3 s on one CPU core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PlaceCellData", "simulate_place_cells", "CELL_TYPES"]
+
+#: The cell types :func:`simulate_place_cells` can simulate.
+CELL_TYPES = ("place", "grid")
+
+
+@dataclass(frozen=True)
+class PlaceCellData:
+    """A simulated recording: firing rates, positions and the train/test split.
+
+    Attributes
+    ----------
+    X : numpy.ndarray, shape (n_cells, n_time), float64
+        Firing rates of every cell at every time step (RatInABox units: 0 to 1, i.e. the
+        fraction of the cell's maximal rate).
+    Y : numpy.ndarray, shape (2, n_time), float64
+        The agent's position (x in row 0, y in row 1) in metres.
+    X_train, Y_train : numpy.ndarray, shapes (n_cells, n_train) and (2, n_train)
+        The first ``train_fraction`` of the time steps.
+    X_test, Y_test : numpy.ndarray, shapes (n_cells, n_test) and (2, n_test)
+        The remaining time steps.
+    t : numpy.ndarray, shape (n_time,)
+        Time of each sample in seconds.
+    centres : numpy.ndarray, shape (n_cells, 2)
+        Place-field centres in metres (for grid cells: each cell's phase-offset position).
+    cell_type : str
+        ``"place"`` or ``"grid"``.
+    dt : float
+        Time step in seconds.
+    env, agent, cells : RatInABox objects
+        The Environment, Agent and cell population, e.g. for ``agent.plot_trajectory``
+        (pass ``show_agent=False`` to hide the red agent marker) or ``cells.plot_rate_map``.
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    X_train: np.ndarray
+    Y_train: np.ndarray
+    X_test: np.ndarray
+    Y_test: np.ndarray
+    t: np.ndarray
+    centres: np.ndarray
+    cell_type: str
+    dt: float
+    env: Any = field(repr=False, compare=False)
+    agent: Any = field(repr=False, compare=False)
+    cells: Any = field(repr=False, compare=False)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of simulated cells."""
+        return int(self.X.shape[0])
+
+    @property
+    def n_train(self) -> int:
+        """Number of training time steps."""
+        return int(self.X_train.shape[1])
+
+    def describe(self) -> str:
+        """One line saying what data this is (printed by the notebook)."""
+        return (
+            f"Data: RatInABox simulation, {self.n_cells} {self.cell_type} cells, "
+            f"{self.t.size} time steps of {self.dt:g} s ({self.t.size * self.dt / 60:g} min), "
+            f"{self.n_train} for training and {self.X_test.shape[1]} for testing."
+        )
+
+
+def _check_positive(name: str, value: Any, integer: bool = False) -> None:
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        wanted = "an int" if integer else "a number"
+        raise TypeError(f"{name} should be {wanted}, got {type(value).__name__} ({value!r}).")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} should be positive and finite, got {value!r}.")
+
+
+def simulate_place_cells(
+    duration: float = 600.0,
+    dt: float = 0.1,
+    n_cells: int = 25,
+    width: float = 0.15,
+    seed: int = 0,
+    cell_type: str = "place",
+    train_fraction: float = 0.8,
+) -> PlaceCellData:
+    """Simulate an agent exploring a 1 m x 1 m box and the firing rates of its spatial cells.
+
+    Parameters
+    ----------
+    duration : float
+        Length of the recording in seconds (default 600 s = 10 minutes).
+    dt : float
+        Time step in seconds (default 0.1 s; RatInABox's own default differs, so it is set here).
+    n_cells : int
+        Number of cells.
+    width : float
+        Place-field width (standard deviation of the Gaussian tuning) in metres. Ignored for
+        grid cells.
+    seed : int
+        Seed of numpy's global generator during the simulation (its state is restored after).
+    cell_type : {"place", "grid"}
+        Gaussian place cells at jittered-uniform centres, or RatInABox's grid cells (three
+        modules of scales 0.3, 0.5 and 0.8 m).
+    train_fraction : float
+        Fraction (0 < f < 1) of the time steps, taken from the start, used for training.
+
+    Returns
+    -------
+    PlaceCellData
+        ``X`` (n_cells x n_time firing rates), ``Y`` (2 x n_time positions in metres), the
+        train/test split and the RatInABox objects.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arguments of the wrong type or out of range.
+
+    Examples
+    --------
+    >>> data = simulate_place_cells(duration=10.0, n_cells=4)
+    >>> data.X.shape, data.Y.shape, data.X_train.shape
+    ((4, 100), (2, 100), (4, 80))
+    """
+    _check_positive("duration", duration)
+    _check_positive("dt", dt)
+    _check_positive("n_cells", n_cells, integer=True)
+    _check_positive("width", width)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed should be a non-negative int, got {seed!r}.")
+    if cell_type not in CELL_TYPES:
+        raise ValueError(f"cell_type should be one of {CELL_TYPES}, got {cell_type!r}.")
+    if not isinstance(train_fraction, (int, float, np.floating)) or not 0 < train_fraction < 1:
+        raise ValueError(
+            f"train_fraction should be a number between 0 and 1, got {train_fraction!r}."
+        )
+    n_time = int(round(duration / dt))
+    n_train = int(round(train_fraction * n_time))
+    if n_time < 2 or n_train < 1 or n_train >= n_time:
+        raise ValueError(
+            f"duration / dt = {n_time} time steps is too few to split into a training and a "
+            f"test part with train_fraction={train_fraction}."
+        )
+
+    import ratinabox
+    from ratinabox.Agent import Agent
+    from ratinabox.Environment import Environment
+    from ratinabox.Neurons import GridCells, PlaceCells
+
+    ratinabox.autosave_plots = False
+    saved_state = np.random.get_state()
+    np.random.seed(int(seed))
+    try:
+        env = Environment(params={"dimensionality": "2D", "scale": 1.0, "aspect": 1.0})
+        agent = Agent(env, params={"dt": float(dt)})
+        if cell_type == "place":
+            cells = PlaceCells(
+                agent,
+                params={
+                    "n": int(n_cells),
+                    "description": "gaussian",
+                    "widths": float(width),
+                    "place_cell_centres": "uniform_jitter",
+                    "save_history": False,
+                },
+            )
+            centres = np.asarray(cells.place_cell_centres, dtype=float)
+        else:
+            cells = GridCells(agent, params={"n": int(n_cells), "save_history": False})
+            centres = np.asarray(
+                cells.gridscales.reshape(-1, 1) * cells.phase_offsets / (2 * np.pi), dtype=float
+            )
+        # Move the agent step by step (this is the only sequential part of the simulation) ...
+        for _ in range(n_time):
+            agent.update(dt=float(dt))
+        pos = np.asarray(agent.history["pos"], dtype=float)  # (n_time, 2)
+        t = np.asarray(agent.history["t"], dtype=float)
+        # ... then evaluate every cell at every visited position at once.
+        X = np.asarray(cells.get_state(evaluate_at=None, pos=pos), dtype=float)
+    finally:
+        np.random.set_state(saved_state)
+
+    Y = np.ascontiguousarray(pos.T)
+    X = np.ascontiguousarray(X)
+    return PlaceCellData(
+        X=X,
+        Y=Y,
+        X_train=X[:, :n_train].copy(),
+        Y_train=Y[:, :n_train].copy(),
+        X_test=X[:, n_train:].copy(),
+        Y_test=Y[:, n_train:].copy(),
+        t=t,
+        centres=centres,
+        cell_type=cell_type,
+        dt=float(dt),
+        env=env,
+        agent=agent,
+        cells=cells,
+    )

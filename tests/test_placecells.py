@@ -1,0 +1,76 @@
+"""Tests of nmautils.placecells (RatInABox place-cell data for tutorial 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nmautils.placecells import PlaceCellData, simulate_place_cells
+
+
+@pytest.fixture(scope="module")
+def small() -> PlaceCellData:
+    return simulate_place_cells(duration=20.0, dt=0.1, n_cells=6, width=0.15, seed=3)
+
+
+def test_shapes_and_split(small: PlaceCellData) -> None:
+    assert small.X.shape == (6, 200)
+    assert small.Y.shape == (2, 200)
+    assert small.X_train.shape == (6, 160) and small.Y_train.shape == (2, 160)
+    assert small.X_test.shape == (6, 40) and small.Y_test.shape == (2, 40)
+    assert small.t.shape == (200,)
+    assert small.centres.shape == (6, 2)
+    assert small.X.dtype == np.float64 and small.Y.dtype == np.float64
+    np.testing.assert_array_equal(np.hstack([small.X_train, small.X_test]), small.X)
+    np.testing.assert_array_equal(np.hstack([small.Y_train, small.Y_test]), small.Y)
+    assert small.n_cells == 6 and small.n_train == 160
+
+
+def test_values_are_physical(small: PlaceCellData) -> None:
+    assert np.all((small.X >= 0) & (small.X <= 1))
+    assert np.all((small.Y >= 0) & (small.Y <= 1))  # 1 m x 1 m box, metres
+    assert np.allclose(np.diff(small.t), 0.1)
+    assert np.all((small.centres >= 0) & (small.centres <= 1))
+    # Gaussian tuning: the rate follows from the distance to the centre
+    d2 = ((small.Y.T[None, :, :] - small.centres[:, None, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(small.X, np.exp(-d2 / (2 * 0.15**2)), atol=1e-9)
+    assert "6 place cells" in small.describe()
+
+
+def test_deterministic_and_restores_global_rng(small: PlaceCellData) -> None:
+    np.random.seed(123)
+    expected = np.random.rand(3)
+    np.random.seed(123)
+    again = simulate_place_cells(duration=20.0, dt=0.1, n_cells=6, width=0.15, seed=3)
+    np.testing.assert_array_equal(np.random.rand(3), expected)
+    np.testing.assert_array_equal(again.X, small.X)
+    np.testing.assert_array_equal(again.Y, small.Y)
+    other = simulate_place_cells(duration=20.0, dt=0.1, n_cells=6, width=0.15, seed=4)
+    assert not np.array_equal(other.Y, small.Y)
+
+
+def test_grid_cells() -> None:
+    grid = simulate_place_cells(duration=5.0, n_cells=4, cell_type="grid", train_fraction=0.6)
+    assert grid.X.shape == (4, 50) and grid.X_train.shape == (4, 30)
+    assert grid.cell_type == "grid"
+    assert np.all(np.isfinite(grid.X))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"duration": -1.0}, ValueError),
+        ({"duration": "10"}, TypeError),
+        ({"dt": 0.0}, ValueError),
+        ({"n_cells": 2.5}, TypeError),
+        ({"n_cells": 0}, ValueError),
+        ({"width": float("nan")}, ValueError),
+        ({"seed": -1}, ValueError),
+        ({"cell_type": "head-direction"}, ValueError),
+        ({"train_fraction": 1.0}, ValueError),
+        ({"duration": 0.1}, ValueError),
+    ],
+)
+def test_bad_arguments(kwargs: dict, error: type) -> None:
+    with pytest.raises(error):
+        simulate_place_cells(**kwargs)
