@@ -4,12 +4,15 @@ For one assignment it generates the release with nbgrader, then autogrades these
 
 - ``full``: every answer filled with the solution -> full marks;
 - ``blank``: the untouched release -> zero, and the grader does not crash;
-- ``mutant_<ex>``: the full solution with one answer replaced by a plausible wrong answer
-  (``tests/mutants/<assignment>.py``) -> loses exactly the points of that answer's test cells;
+- ``mutants_even`` / ``mutants_odd``: every other answer replaced by a plausible wrong answer
+  (``tests/mutants/<assignment>.py``), the rest correct -> each wrong answer loses exactly the
+  points of its own test cells, and its correct neighbours keep theirs;
 - ``blank_even`` / ``blank_odd``: every other answer left unfinished -> each unfinished answer
   costs only its own test cells (no cascading penalties).
 
-Each submission is autograded once per test session (module-scoped fixture).
+Alternating the broken answers proves, with six autograding runs per assignment instead of one
+per answer, that every broken answer costs its own points and no other cell's. Each submission
+is autograded once per test session (module-scoped fixture).
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ class GradingRun:
     def expected_scores(self, submission: str) -> dict[str, float]:
         lost = {t for a in self.broken[submission] for t in self.answer_tests[a]}
         return {t: (0.0 if t in lost else p) for t, p in self.test_points.items()}
+
+    def submission_with_mutant(self, answer: str) -> str:
+        """The submission in which ``answer`` holds its wrong answer."""
+        return next(s for s in ("mutants_even", "mutants_odd") if answer in self.broken[s])
 
     def actual_scores(self, submission: str) -> dict[str, float | None]:
         cells = self.results[submission].cells
@@ -88,11 +95,9 @@ def run_grading(assignment: str) -> GradingRun:
             "full": (notebooks.fill_submission(release, source), set()),
             "blank": (release, set(answers)),
         }
-        for answer, code in mutants.items():
-            subs[f"mutant_{answer}"] = (
-                notebooks.fill_submission(release, source, replace={answer: code}),
-                {answer},
-            )
+        for label, chosen in (("mutants_even", answers[0::2]), ("mutants_odd", answers[1::2])):
+            wrong = {a: mutants[a] for a in chosen if a in mutants}
+            subs[label] = (notebooks.fill_submission(release, source, replace=wrong), set(wrong))
         for label, chosen in (("blank_even", answers[0::2]), ("blank_odd", answers[1::2])):
             subs[label] = (notebooks.fill_submission(release, source, blank=tuple(chosen)), set(chosen))
         results = {}

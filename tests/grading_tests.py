@@ -24,9 +24,10 @@ def make_tests(assignment: str) -> dict:
 
     @pytest.mark.parametrize("answer", sorted(load_mutants(assignment)))
     def test_wrong_answer_loses_exactly_its_points(grading, answer):
-        sub = f"mutant_{answer}"
-        assert grading.actual_scores(sub) == grading.expected_scores(sub), describe(grading, sub)
-        assert grading.results[sub].auto_score < grading.results["full"].auto_score
+        sub = grading.submission_with_mutant(answer)
+        actual = grading.actual_scores(sub)
+        assert all(actual[t] == 0 for t in grading.answer_tests[answer]), describe(grading, sub)
+        assert actual == grading.expected_scores(sub), describe(grading, sub)
 
     @pytest.mark.parametrize("half", ["blank_even", "blank_odd"])
     def test_unfinished_answers_cost_only_their_own_points(grading, half):
