@@ -1,0 +1,53 @@
+"""Plausible wrong answers for assignment3_interpret, one per autograded answer cell.
+
+Each value replaces the whole answer cell in an otherwise correct submission; the grading test
+checks that only the points of that answer's own test cells are lost.
+"""
+
+MUTANTS = {
+    # Mean absolute error instead of mean squared error.
+    "ex_test_mse": '''\
+def test_mse(net, test_data, test_labels):
+    with torch.no_grad():
+        predictions = net(test_data)
+        return float((predictions - test_labels).abs().mean())
+''',
+    # Two slips: pools with 4 x 4 windows (fc sized to match) and no ReLU after fc, so both the
+    # layers (test_cnn__layers) and the forward pass (test_cnn__forward) are wrong.
+    "ex_cnn": '''\
+class CNN(nn.Module):
+    def __init__(self, h_in, w_in):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 6, kernel_size=7, padding=3)
+        with torch.no_grad():
+            self.conv.weight.copy_(filters(6, 7))
+        self.pool = nn.MaxPool2d(4)
+        self.fc = nn.Linear(6 * (h_in // 4) * (w_in // 4), 10)
+        self.out = nn.Linear(10, 1)
+
+    def forward(self, x):
+        h = self.pool(torch.relu(self.conv(x)))
+        h = self.fc(h.flatten(start_dim=1))
+        return torch.sigmoid(self.out(h))
+''',
+    # Correlates the whole matrices, diagonal included.
+    "ex_rdm_correlation": '''\
+def rdm_correlation(rdm1, rdm2):
+    a = np.asarray(rdm1, dtype=np.float64).ravel()
+    b = np.asarray(rdm2, dtype=np.float64).ravel()
+    return float(np.corrcoef(a, b)[0, 1])
+''',
+    # Off by one bin: np.digitize counts from 1, and the -1 was forgotten.
+    "ex_tuning_curve": '''\
+def tuning_curve(resp, stimuli, unit, n_bins=18):
+    edges = np.linspace(-90, 90, n_bins + 1)
+    angles = np.asarray(stimuli, dtype=np.float64).reshape(-1)
+    values = np.asarray(resp, dtype=np.float64)[:, unit]
+    which = np.clip(np.digitize(angles, edges), 0, n_bins - 1)
+    curve = np.full(n_bins, np.nan)
+    for i in range(n_bins):
+        if np.any(which == i):
+            curve[i] = values[which == i].mean()
+    return (edges[:-1] + edges[1:]) / 2, curve
+''',
+}
