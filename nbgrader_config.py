@@ -23,3 +23,24 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # interrupted and counted as an error in that cell only.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# Autograding runs in nmautils' hardened Execute (nmautils/course/guard.py): the kernel gets an
+# address-space limit, global state (np/torch rebound, monkeypatched helpers, default dtype, seeds)
+# is reset before every test cell, and a kernel that dies or ignores the timeout is restarted,
+# so a faulty answer costs only its own exercise.
+try:
+    from nmautils.course.guard import autograde_preprocessors
+except ImportError:  # nmautils not installed: plain nbgrader behaviour
+    pass
+else:
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()
+    c.GuardedExecute.memory_limit_gb = 8.0
+
+# Feedback shows scores, visible checks and error messages, never hidden tests, the tracebacks of
+# failed hidden tests or rubrics (nmautils/course/feedback.py).
+try:
+    from nmautils.course.feedback import feedback_preprocessors
+except ImportError:
+    pass
+else:
+    c.GenerateFeedback.preprocessors = feedback_preprocessors()

@@ -3,6 +3,8 @@
     python -m nmautils.course build [ASSIGNMENT ...]   regenerate release/ and solutions/
     python -m nmautils.course check                    fail when release/ or solutions/ are stale
     python -m nmautils.course main                     build, autograde a demo class, print a summary
+    python -m nmautils.course grade A SUBMITTED --workers 2 --out DIR [--feedback]
+                                                       grade a class in parallel (classgrade.py)
 """
 
 from __future__ import annotations
@@ -118,7 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     p_build.add_argument("assignments", nargs="*")
     sub.add_parser("check", help="fail when release/ or solutions/ are stale")
     sub.add_parser("main", help="build, autograde demo submissions, print a summary")
+    p_grade = sub.add_parser("grade", help="autograde a folder of submissions in parallel")
+    p_grade.add_argument("assignment")
+    p_grade.add_argument("submitted", help="folder of <student>/<assignment>/*.ipynb")
+    p_grade.add_argument("--workers", type=int, default=2)
+    p_grade.add_argument("--out", default="graded", help="gradebook.db, grades.csv, report.txt")
+    p_grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    p_grade.add_argument("--feedback", action="store_true", help="also write sanitised HTML feedback")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        from . import classgrade
+
+        return classgrade.main(args.assignment, args.submitted, args.out, args.workers,
+                               args.timeout, args.feedback)
     if args.command == "build":
         return cmd_build(args.assignments)
     if args.command == "check":

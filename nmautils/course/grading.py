@@ -31,8 +31,12 @@ def ensure_tools_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([bindir, *parts])
 
 
-def load_config(root: Path, repo_root: Path = REPO_ROOT):
-    """The project's nbgrader configuration with ``CourseDirectory.root`` set to ``root``."""
+def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None):
+    """The project's nbgrader configuration with ``CourseDirectory.root`` set to ``root``.
+
+    ``timeout`` (seconds per cell) overrides ``Execute.timeout`` (tests use a few seconds so that
+    an endless loop is cheap).
+    """
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -40,6 +44,8 @@ def load_config(root: Path, repo_root: Path = REPO_ROOT):
     config = PyFileConfigLoader(cfg_file.name, path=str(cfg_file.parent)).load_config()
     override = Config()
     override.CourseDirectory.root = str(root)
+    if timeout is not None:
+        override.Execute.timeout = int(timeout)
     config.merge(override)
     return config
 
@@ -74,13 +80,14 @@ class SubmissionResult:
 class Course:
     """A temporary nbgrader course folder holding copies of the project's source notebooks."""
 
-    def __init__(self, root: Path, repo_root: Path = REPO_ROOT):
+    def __init__(self, root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None):
         self.root = Path(root)
         self.repo_root = repo_root
         ensure_tools_on_path()
         from nbgrader.apps import NbGraderAPI
 
-        self.api = NbGraderAPI(config=load_config(self.root, repo_root))
+        self.config = load_config(self.root, repo_root, timeout)
+        self.api = NbGraderAPI(config=self.config)
 
     # -- set-up -----------------------------------------------------------------------------
     def add_source(self, assignment: str) -> None:
@@ -135,7 +142,7 @@ class Course:
 
 
 @contextmanager
-def temporary_course(repo_root: Path = REPO_ROOT) -> Iterator[Course]:
+def temporary_course(repo_root: Path = REPO_ROOT, timeout: int | None = None) -> Iterator[Course]:
     """A :class:`Course` in a fresh temporary folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="nmautils-course-") as tmp:
-        yield Course(Path(tmp), repo_root)
+        yield Course(Path(tmp), repo_root, timeout)

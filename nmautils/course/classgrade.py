@@ -1,0 +1,363 @@
+"""Class-size grading: autograde a folder of submissions in parallel, one student per task.
+
+    python -m nmautils.course grade <assignment> <submitted_dir> --workers 2 --out <dir>
+
+``submitted_dir`` holds ``<student>/<assignment>/*.ipynb`` (nbgrader's layout) or
+``<student>/*.ipynb``. The parent generates the assignment once into a template course; each
+task copies it (its own sqlite gradebook), checks the student's files, autogrades with the
+project's nbgrader configuration (:mod:`nmautils.course.guard`), optionally writes sanitised
+feedback (:mod:`nmautils.course.feedback`) and returns per-cell scores and messages for the
+instructor. The parent merges them into ``<out>/gradebook.db`` (nbgrader's Gradebook),
+``<out>/grades.csv`` and ``<out>/report.txt``, and copies the autograded notebooks (and feedback).
+
+What the checks before nbgrader catch (nbgrader alone would fail or mislead):
+
+- no notebook at all -> every cell 0, status ``missing``;
+- a notebook under another name (``Copy of x.ipynb``) when the expected one is absent -> graded
+  as the expected notebook, with a message;
+- a notebook that is not valid JSON -> every cell 0, status ``flagged``, the run goes on;
+- deleted or edited test/read-only cells -> nbgrader restores them from the gradebook; the
+  instructor is told which.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import re
+import shutil
+import tempfile
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import notebooks
+from .grading import REPO_ROOT, Course
+
+MESSAGE_CHARS = 300
+
+
+@dataclass
+class StudentGrade:
+    """Everything grading one student produced (plain data: it crosses process boundaries)."""
+
+    student: str
+    status: str  # "graded", "missing", "flagged"
+    cells: dict[str, tuple[float | None, float, str]] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(s or 0.0 for s, _, kind in self.cells.values() if kind == "autograded")
+
+    @property
+    def max_score(self) -> float:
+        return sum(m for _, m, kind in self.cells.values() if kind == "autograded")
+
+
+# -- template course ---------------------------------------------------------------------------
+def make_template(assignment: str, root: Path, repo_root: Path = REPO_ROOT) -> Path:
+    """Generate ``assignment`` once into a course folder that every task copies."""
+    course = Course(root, repo_root)
+    course.add_source(assignment)
+    course.generate(assignment)
+    return root
+
+
+def expected_notebooks(template: Path, assignment: str) -> list[str]:
+    return sorted(p.name for p in (template / "release" / assignment).glob("*.ipynb"))
+
+
+def _student_files(folder: Path, assignment: str) -> Path:
+    nested = folder / assignment
+    return nested if nested.is_dir() else folder
+
+
+def _first_line(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text[:MESSAGE_CHARS] + ("..." if len(text) > MESSAGE_CHARS else "")
+
+
+def _tampering(submitted: notebooks.NotebookNode, release: notebooks.NotebookNode) -> list[str]:
+    """Messages about locked cells (tests, read-only) that the student deleted or edited."""
+    locked = {notebooks.nbgrader_meta(c)["grade_id"]: c for c in release.cells
+              if notebooks.cell_kind(c) in ("test", "readonly")}
+    seen = {notebooks.nbgrader_meta(c).get("grade_id"): c for c in submitted.cells}
+    out = []
+    for gid, cell in locked.items():
+        kind = "test" if notebooks.cell_kind(cell) == "test" else "read-only"
+        if gid not in seen:
+            out.append(f"{gid}: the student deleted this {kind} cell; the grader put it back")
+        elif seen[gid].source.strip() != cell.source.strip():
+            out.append(f"{gid}: the student edited this {kind} cell; nbgrader restored the original")
+    return out
+
+
+def restore_deleted_cells(submitted: notebooks.NotebookNode, release: notebooks.NotebookNode
+                          ) -> list[str]:
+    """Put locked cells (tests, read-only) the student deleted back, in place; return their ids.
+
+    nbgrader restores the *source* of edited locked cells from the gradebook, but a deleted test
+    cell simply gets no score (counted as 0). Re-inserting the release's cell lets nbgrader
+    restore and run it.
+    """
+    restored = []
+    ids = [notebooks.nbgrader_meta(c).get("grade_id") for c in submitted.cells]
+    previous = None
+    for cell in release.cells:
+        gid = notebooks.nbgrader_meta(cell).get("grade_id")
+        if gid is None:
+            continue
+        if gid not in ids and notebooks.cell_kind(cell) in ("test", "readonly"):
+            at = ids.index(previous) + 1 if previous in ids else 0
+            submitted.cells.insert(at, copy.deepcopy(cell))
+            ids.insert(at, gid)
+            restored.append(gid)
+        previous = gid
+    return restored
+
+
+def _cell_messages(nb: notebooks.NotebookNode, grade: StudentGrade) -> list[str]:
+    """One message per test cell that lost points, plus every message the guard wrote."""
+    from .guard import MARK
+
+    out = []
+    for cell in nb.cells:
+        meta = notebooks.nbgrader_meta(cell)
+        gid = meta.get("grade_id")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        guard_notes = [o for o in errors if str(o.get("evalue", "")).startswith(MARK)]
+        if notebooks.cell_kind(cell) == "test" and gid in grade.cells:
+            score, max_score, _ = grade.cells[gid]
+            if (score or 0) < max_score:
+                why = errors[-1] if errors else None
+                reason = f"{why.get('ename')}: {why.get('evalue', '')}" if why else "no error recorded"
+                out.append(_first_line(f"{gid}: {score or 0:g}/{max_score:g} - {reason}"))
+                continue
+        for note in guard_notes:
+            out.append(_first_line(f"{gid or 'cell'}: {note.get('evalue')}"))
+    return out
+
+
+def _log_error(log: str) -> str:
+    """The last exception line of an nbgrader log (``SomeError: message``)."""
+    errors = [line.strip() for line in log.splitlines()
+              if re.match(r"^\s*[\w.]+(Error|Exception|Exit)\b.*:", line) and "[ERROR]" not in line]
+    return errors[-1] if errors else " | ".join(log.strip().splitlines()[-2:])
+
+
+def _read_scores(course: Course, assignment: str, student: str, grade: StudentGrade) -> None:
+    result = course.scores(assignment, student)
+    for gid, cell in result.cells.items():
+        grade.cells[gid] = (cell.score, cell.max_score, cell.kind)
+
+
+def _zero_scores(template: Path, assignment: str, grade: StudentGrade) -> None:
+    """Every graded cell at 0 (a submission nbgrader cannot grade)."""
+    for name in expected_notebooks(template, assignment):
+        nb = notebooks.read(template / "source" / assignment / name)
+        for cell in notebooks.graded_cells(nb):
+            if cell.kind in ("test", "written", "task"):
+                kind = "autograded" if cell.cell_type == "code" else "manual"
+                grade.cells[cell.grade_id] = (0.0, cell.points, kind)
+
+
+def grade_student(assignment: str, student: str, folder: str, template: str, out: str,
+                  timeout: int | None = None, feedback: bool = False) -> StudentGrade:
+    """Autograde one student in a private copy of the template course (a worker's task)."""
+    start = time.perf_counter()
+    template_p, out_p = Path(template), Path(out)
+    grade = StudentGrade(student, "graded")
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp:
+            root = Path(tmp) / "course"
+            shutil.copytree(template_p, root, ignore=shutil.ignore_patterns("submitted", "autograded",
+                                                                            "feedback"))
+            course = Course(root, timeout=timeout)
+            files = _student_files(Path(folder), assignment)
+            dest = root / "submitted" / student / assignment
+            dest.mkdir(parents=True)
+            present = sorted(files.glob("*.ipynb")) if files.is_dir() else []
+            wanted = expected_notebooks(template_p, assignment)
+            unmatched = [p for p in present if p.name not in wanted]
+            gradable = 0
+            for name in wanted:
+                src = files / name
+                if not src.exists():
+                    if len(unmatched) == 1 and len(wanted) == 1:
+                        src = unmatched.pop()
+                        grade.messages.append(f"{name}: not found; graded {src.name!r} in its place")
+                    else:
+                        grade.messages.append(f"{name}: missing from the submission; its cells score 0")
+                        continue
+                try:
+                    nb = notebooks.read(src)
+                except Exception as exc:  # not JSON, not a notebook
+                    grade.status = "flagged"
+                    grade.messages.append(_first_line(
+                        f"{name}: cannot be read ({type(exc).__name__}: {exc}); its cells score 0"))
+                    continue
+                release = notebooks.read(template_p / "release" / assignment / name)
+                grade.messages.extend(_tampering(nb, release))
+                if restore_deleted_cells(nb, release):
+                    notebooks.write(nb, dest / name)
+                else:
+                    shutil.copy2(src, dest / name)
+                gradable += 1
+            for extra in unmatched:
+                grade.messages.append(f"{extra.name}: not part of the assignment; ignored")
+            if not gradable:
+                _zero_scores(template_p, assignment, grade)
+                if grade.status == "graded":
+                    grade.status = "missing"
+                return grade
+            result = course.api.autograde(assignment, student, force=True, create=True)
+            _read_scores(course, assignment, student, grade)
+            if not result["success"] or not grade.cells:
+                grade.status = "flagged"
+                grade.messages.append(_first_line("nbgrader autograde failed: " + _log_error(
+                    result.get("log") or "")))
+                if not grade.cells:
+                    _zero_scores(template_p, assignment, grade)
+                return grade
+            graded = root / "autograded" / student / assignment
+            for path in sorted(graded.glob("*.ipynb")):
+                grade.messages.extend(_cell_messages(notebooks.read(path), grade))
+            target = out_p / "autograded" / student / assignment
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(graded, target)
+            if feedback:
+                from . import feedback as feedback_mod
+
+                fb_target = out_p / "feedback" / student / assignment
+                fb_target.mkdir(parents=True, exist_ok=True)
+                for html in feedback_mod.generate(course, assignment, student):
+                    shutil.copy2(html, fb_target / html.name)
+    except Exception as exc:  # never let one student stop the class run
+        grade.status = "flagged"
+        grade.messages.append(_first_line(f"grading crashed: {type(exc).__name__}: {exc}"))
+        grade.messages.append(_first_line(traceback.format_exc().splitlines()[-1]))
+        if not grade.cells:
+            _zero_scores(template_p, assignment, grade)
+    finally:
+        grade.seconds = time.perf_counter() - start
+    return grade
+
+
+def _context():
+    """``fork`` where available (fast; the parent holds no kernels or threads), else ``spawn``."""
+    import multiprocessing
+
+    return get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+
+
+def _task(args: tuple) -> StudentGrade:
+    return grade_student(*args)
+
+
+# -- the class run -------------------------------------------------------------------------------
+@dataclass
+class ClassResult:
+    assignment: str
+    grades: list[StudentGrade]
+    seconds: float
+    workers: int
+
+    @property
+    def per_minute(self) -> float:
+        return 60.0 * len(self.grades) / self.seconds if self.seconds else 0.0
+
+    def scores(self) -> dict[str, dict[str, float | None]]:
+        """``{student: {grade id: score}}`` (for determinism checks)."""
+        return {g.student: {k: v[0] for k, v in sorted(g.cells.items())} for g in self.grades}
+
+
+def find_students(submitted: Path) -> list[str]:
+    return sorted(p.name for p in Path(submitted).iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
+                timeout: int | None = None, feedback: bool = False,
+                repo_root: Path = REPO_ROOT, students: list[str] | None = None) -> ClassResult:
+    """Grade every student folder of ``submitted``; write the gradebook, CSV and report to ``out``."""
+    submitted, out = Path(submitted), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    students = students or find_students(submitted)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
+        template = make_template(assignment, Path(tmp) / "template", repo_root)
+        tasks = [(assignment, s, str(submitted / s), str(template), str(out), timeout, feedback)
+                 for s in students]
+        if workers <= 1:
+            grades = [_task(t) for t in tasks]
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+                grades = list(pool.map(_task, tasks, chunksize=1))
+        write_gradebook(assignment, template, grades, out / "gradebook.db")
+    seconds = time.perf_counter() - start
+    result = ClassResult(assignment, grades, seconds, workers)
+    write_csv(result, out / "grades.csv")
+    (out / "report.txt").write_text(report(result))
+    return result
+
+
+def write_gradebook(assignment: str, template: Path, grades: list[StudentGrade], path: Path) -> None:
+    """Merge the students' scores into one nbgrader gradebook (a copy of the template's)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if path.exists():
+        path.unlink()
+    shutil.copy2(template / "gradebook.db", path)
+    with Gradebook(f"sqlite:///{path}") as gb:
+        nb_of = {}
+        for nb in gb.find_assignment(assignment).notebooks:
+            for cell in nb.grade_cells:
+                nb_of[cell.name] = nb.name
+        for g in grades:
+            gb.update_or_create_student(g.student)
+            gb.update_or_create_submission(assignment, g.student)
+            for gid, (score, _, kind) in g.cells.items():
+                if gid not in nb_of or kind != "autograded":
+                    continue
+                try:
+                    grade = gb.find_grade(gid, nb_of[gid], assignment, g.student)
+                except MissingEntry:
+                    continue
+                grade.auto_score = score
+                grade.needs_manual_grade = False
+            gb.db.commit()
+
+
+def write_csv(result: ClassResult, path: Path) -> None:
+    cells = sorted({gid for g in result.grades for gid, v in g.cells.items() if v[2] == "autograded"})
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["student", "status", "score", "max_score", *cells, "messages"])
+        for g in result.grades:
+            row = [g.student, g.status, f"{g.score:g}", f"{g.max_score:g}"]
+            row += ["" if g.cells.get(c, (None,))[0] is None else f"{g.cells[c][0]:g}" for c in cells]
+            row.append(" | ".join(g.messages))
+            writer.writerow(row)
+
+
+def report(result: ClassResult) -> str:
+    lines = [f"{result.assignment}: {len(result.grades)} submissions in {result.seconds:.1f} s "
+             f"with {result.workers} worker(s): {result.per_minute:.1f} submissions/minute"]
+    for g in result.grades:
+        lines.append(f"{g.student:24s} {g.status:8s} {g.score:g}/{g.max_score:g}  ({g.seconds:.1f} s)")
+        lines += [f"    - {m}" for m in g.messages]
+    return "\n".join(lines) + "\n"
+
+
+def main(assignment: str, submitted: str, out: str, workers: int, timeout: int | None,
+         feedback: bool) -> int:
+    result = grade_class(assignment, Path(submitted), Path(out), workers=workers, timeout=timeout,
+                         feedback=feedback)
+    print(report(result), end="")
+    print(f"wrote {Path(out) / 'gradebook.db'}, {Path(out) / 'grades.csv'}, {Path(out) / 'report.txt'}")
+    return 0

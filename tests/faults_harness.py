@@ -1,0 +1,187 @@
+"""Fault catalogue round trip shared by the per-assignment ``test_faults_<assignment>.py`` files.
+
+For one assignment it builds submissions from the solution with the faults of
+:mod:`nmautils.course.faults` injected, grades them all with the project's class-grading step
+(:mod:`nmautils.course.classgrade`, the nbgrader API with the guarded executor), and checks for
+every fault that the run finished, the instructor got a message, and the student lost only the
+points of the exercise at fault. To stay cheap, independent cell faults share submissions (one
+per answer cell, see :func:`faults.pack_cell_faults`); kernel-killing and notebook-level faults
+get their own. Everything is graded once per module (module-scoped fixture).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from grading_harness import grading_environment
+
+from nmautils.course import classgrade, faults, notebooks
+from nmautils.course.build import source_path
+from nmautils.course.grading import temporary_course
+
+#: Seconds a cell may run while grading the fault submissions (an endless loop costs this much).
+DEFAULT_TIMEOUT = 10
+
+
+@dataclass
+class FaultRun:
+    assignment: str
+    answer_tests: dict[str, list[str]]
+    test_points: dict[str, float]
+    plan: dict[str, dict[str, list[str]]]  # submission -> answer -> faults injected there
+    notebook_faults: dict[str, list[str]]  # submission -> notebook-level faults
+    grades: dict[str, classgrade.StudentGrade]
+    out: Path
+
+    def expectation(self, submission: str, test: str) -> str:
+        answer = next(a for a, tests in self.answer_tests.items() if test in tests)
+        kinds = {faults.CATALOGUE[f].expect for f in self.plan[submission].get(answer, [])}
+        if "missing_notebook" in self.notebook_faults.get(submission, []) or \
+                "corrupted_json" in self.notebook_faults.get(submission, []):
+            return "zero"
+        for kind in ("zero", "own"):
+            if kind in kinds:
+                return kind
+        return "keep"
+
+    def describe(self, submission: str) -> str:
+        g = self.grades[submission]
+        lines = [f"{submission} of {self.assignment} ({g.status}), faults {self.plan[submission]} "
+                 f"{self.notebook_faults.get(submission, [])}:"]
+        for test, points in self.test_points.items():
+            got = g.cells.get(test, (None,))[0]
+            lines.append(f"  {test:36s} expect {self.expectation(submission, test):4s} "
+                         f"of {points:g}  got {got}")
+        lines += [f"  message: {m}" for m in g.messages]
+        return "\n".join(lines)
+
+
+def build_submissions(assignment: str, folder: Path):
+    """Write the fault submissions of ``assignment`` under ``folder``; return the plan."""
+    source = notebooks.read(source_path(assignment))
+    answer_tests = notebooks.answer_tests(source)
+    answers = list(answer_tests)
+    solutions = {notebooks.nbgrader_meta(c)["grade_id"]: c.source for c in source.cells
+                 if notebooks.cell_kind(c) == "answer"}
+    name = f"{assignment}.ipynb"
+    with temporary_course() as course:
+        course.add_source(assignment)
+        release = notebooks.read(course.generate(assignment) / name)
+
+    def make(plan: dict[str, list[str]]):
+        replace = {a: faults.inject(solutions[a], fs) for a, fs in plan.items()}
+        return notebooks.fill_submission(release, source, replace=replace)
+
+    def put(student: str, nb=None, filename: str = name, text: str | None = None) -> None:
+        target = folder / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        if text is not None:
+            (target / filename).write_text(text)
+        elif nb is not None:
+            notebooks.write(nb, target / filename)
+
+    plan: dict[str, dict[str, list[str]]] = {}
+    nb_faults: dict[str, list[str]] = {}
+    for k, sub in enumerate(faults.pack_cell_faults(answers)):
+        student = f"cells{k}"
+        plan[student] = sub
+        nb = make(sub)
+        if k == 0:  # also saved under another name
+            nb_faults[student] = ["misnamed_notebook"]
+            put(student, nb, filename=f"Copy of {name}")
+            continue
+        if k == 1:  # also tampered with
+            nb_faults[student] = ["deleted_test_cell", "edited_test_cell", "edited_readonly_cell"]
+            for fault in nb_faults[student]:
+                nb = faults.tamper(nb, fault)
+        put(student, nb)
+    kernel_faults = [f.name for f in faults.KERNEL_FAULTS]
+    if len(answers) >= len(kernel_faults):
+        plan["kernel"] = {answers[0]: [kernel_faults[0]], answers[-1]: [kernel_faults[1]]}
+        put("kernel", make(plan["kernel"]))
+    else:
+        for fault in kernel_faults:
+            plan[f"kernel_{fault}"] = {answers[0]: [fault]}
+            put(f"kernel_{fault}", make(plan[f"kernel_{fault}"]))
+    plan["missing"], nb_faults["missing"] = {}, ["missing_notebook"]
+    put("missing")
+    plan["corrupt"], nb_faults["corrupt"] = {}, ["corrupted_json"]
+    put("corrupt", text=faults.corrupt_json(notebooks.fill_submission(release, source)))
+    test_points = {c.grade_id: c.points for c in notebooks.graded_cells(source) if c.kind == "test"}
+    return answer_tests, test_points, plan, nb_faults
+
+
+def run_faults(assignment: str, tmp: Path, timeout: int = DEFAULT_TIMEOUT) -> FaultRun:
+    with grading_environment():
+        answer_tests, test_points, plan, nb_faults = build_submissions(assignment, tmp / "submitted")
+        result = classgrade.grade_class(assignment, tmp / "submitted", tmp / "out", workers=1,
+                                        timeout=timeout)
+    grades = {g.student: g for g in result.grades}
+    return FaultRun(assignment, answer_tests, test_points, plan, nb_faults, grades, tmp / "out")
+
+
+def make_tests(assignment: str, timeout: int = DEFAULT_TIMEOUT) -> dict:
+    """The fault-catalogue tests of one assignment (the caller puts them in its globals)."""
+
+    @pytest.fixture(scope="module")
+    def fault_run():
+        if not source_path(assignment).is_file():
+            pytest.skip(f"source/{assignment}/{assignment}.ipynb does not exist yet")
+        with tempfile.TemporaryDirectory(prefix=f"faults-{assignment}-") as tmp:
+            yield run_faults(assignment, Path(tmp), timeout)
+
+    def test_catalogue_covers_at_least_15_kinds(fault_run):
+        used = {f for sub in fault_run.plan.values() for fs in sub.values() for f in fs}
+        used |= {f for fs in fault_run.notebook_faults.values() for f in fs}
+        assert used == set(faults.CATALOGUE), sorted(set(faults.CATALOGUE) - used)
+        assert len(used) >= 15
+
+    def test_every_submission_is_graded_or_flagged(fault_run):
+        assert set(fault_run.grades) == set(fault_run.plan)
+        for student, grade in fault_run.grades.items():
+            assert set(fault_run.test_points) <= set(grade.cells), fault_run.describe(student)
+        assert fault_run.grades["missing"].status == "missing"
+        assert fault_run.grades["corrupt"].status == "flagged"
+        for student in fault_run.plan:
+            if student not in ("missing", "corrupt"):
+                assert fault_run.grades[student].status == "graded", fault_run.describe(student)
+
+    def test_each_fault_costs_only_its_own_exercise(fault_run):
+        bad = []
+        for student, grade in fault_run.grades.items():
+            for test, points in fault_run.test_points.items():
+                want, got = fault_run.expectation(student, test), grade.cells[test][0]
+                ok = {"zero": got == 0, "keep": got == points,
+                      "own": got is not None and 0 <= got <= points}[want]
+                if not ok:
+                    bad.append(fault_run.describe(student))
+                    break
+        assert not bad, "\n\n".join(bad)
+
+    def test_instructor_gets_a_message_per_lost_exercise(fault_run):
+        for student, grade in fault_run.grades.items():
+            text = "\n".join(grade.messages)
+            for test in fault_run.test_points:
+                if grade.cells[test][0] is not None and grade.cells[test][0] < fault_run.test_points[test] \
+                        and grade.status == "graded":
+                    assert test in text, fault_run.describe(student)
+            for fault in fault_run.notebook_faults.get(student, []):
+                needle = {"misnamed_notebook": "graded 'Copy of", "missing_notebook": "missing",
+                          "corrupted_json": "cannot be read", "deleted_test_cell": "deleted",
+                          "edited_test_cell": "edited this test cell",
+                          "edited_readonly_cell": "edited this read-only cell"}[fault]
+                assert needle in text, fault_run.describe(student)
+        kernel = [s for s in fault_run.plan if s.startswith("kernel")]
+        for student in kernel:
+            assert "[grader]" in "\n".join(fault_run.grades[student].messages), fault_run.describe(student)
+
+    def test_megabytes_of_output_are_truncated(fault_run):
+        student = next(s for s, sub in fault_run.plan.items()
+                       if any("prints_megabytes" in fs for fs in sub.values()))
+        path = fault_run.out / "autograded" / student / assignment / f"{assignment}.ipynb"
+        assert path.stat().st_size < 1_500_000, f"{path} is {path.stat().st_size} bytes"
+
+    return {name: obj for name, obj in locals().items() if name.startswith(("test_", "fault_run"))}

@@ -1,0 +1,66 @@
+"""Class-size grading (nmautils.course.classgrade): parallel, merged gradebook + CSV, deterministic.
+
+Two tutorial1_decoding submissions (full marks, one wrong answer) is graded twice, once through the command line
+(``python -m nmautils.course grade``, 2 workers) and once through the API; both runs must give
+identical grades, and the gradebook and CSV must hold them.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import pytest
+from grading_harness import grading_environment, load_mutants
+
+from nmautils.course import build, classgrade, notebooks
+from nmautils.course.__main__ import main as course_main
+from nmautils.course.grading import temporary_course
+
+ASSIGNMENT = "tutorial1_decoding"
+
+
+@pytest.fixture(scope="module")
+def runs():
+    source = notebooks.read(build.source_path(ASSIGNMENT))
+    name = f"{ASSIGNMENT}.ipynb"
+    with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp, grading_environment():
+        tmp = Path(tmp)
+        with temporary_course() as course:
+            course.add_source(ASSIGNMENT)
+            release = notebooks.read(course.generate(ASSIGNMENT) / name)
+        subs = {
+            "ada": notebooks.fill_submission(release, source),
+            "cyd": notebooks.fill_submission(release, source,
+                                             replace={"ex_train": load_mutants(ASSIGNMENT)["ex_train"]}),
+        }
+        for student, nb in subs.items():
+            notebooks.write(nb, tmp / "submitted" / student / ASSIGNMENT / name)
+        assert course_main(["grade", ASSIGNMENT, str(tmp / "submitted"), "--workers", "2",
+                            "--out", str(tmp / "cli")]) == 0
+        second = classgrade.grade_class(ASSIGNMENT, tmp / "submitted", tmp / "api", workers=2)
+        first_csv = list(csv.DictReader(open(tmp / "cli" / "grades.csv")))
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{tmp / 'cli' / 'gradebook.db'}") as gb:
+            db_scores = {s: gb.find_submission(ASSIGNMENT, s).score for s in subs}
+        yield first_csv, second, db_scores, (tmp / "cli" / "report.txt").read_text()
+
+
+def test_two_runs_give_identical_grades(runs):
+    first_csv, second, _, _ = runs
+    cells = [c for c in first_csv[0] if c.startswith("test_")]
+    first = {row["student"]: {c: float(row[c]) for c in cells} for row in first_csv}
+    again = {s: {c: v for c, v in cs.items() if c in cells} for s, cs in second.scores().items()}
+    assert first == again
+
+
+def test_gradebook_and_csv_hold_the_grades(runs):
+    first_csv, second, db_scores, report = runs
+    totals = {row["student"]: float(row["score"]) for row in first_csv}
+    assert totals["ada"] == float(first_csv[0]["max_score"]) > 0
+    assert 0 < totals["cyd"] < totals["ada"]
+    assert db_scores == totals
+    assert "submissions/minute" in report
+    assert all(g.status == "graded" for g in second.grades)
