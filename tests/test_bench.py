@@ -1,0 +1,70 @@
+"""Smoke tests of bench/: the line format, goal checks and the entry command (no timing asserts)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+import bench_notebooks  # noqa: E402
+import bench_train  # noqa: E402
+import common  # noqa: E402
+
+
+def _fields(line):
+    parsed = common.parse_line(line)
+    assert parsed is not None, f"not a figure line: {line!r}"
+    return parsed
+
+
+def test_line_format_and_goal_check():
+    line = common.format_line("train_overhead", 1.0123, "x", "<=1.05", note="a note")
+    assert line == "train_overhead 1.01 x <=1.05 ok  # a note"
+    assert _fields(line)["status"] == "ok"
+    assert _fields(common.format_line("vs_course_loop", 1.2, "x", ">=1.5"))["status"] == "FAIL"
+    assert _fields(common.format_line("surrogate", 1.5, "s", "<1"))["status"] == "FAIL"
+    assert _fields(common.format_line("flop_efficiency", 0.3, "fraction"))["status"] == "info"
+    skipped = _fields(common.format_line("ci", None, "s"))
+    assert (skipped["value"], skipped["status"]) == ("n/a", "skip")
+    assert common.parse_line("# a comment") is None
+    with pytest.raises(ValueError, match="goal should start"):
+        common.format_line("x", 1.0, "s", "1")
+    with pytest.raises(ValueError, match="spaces"):
+        common.format_line("two words", 1.0, "s")
+
+
+def test_interleaved_returns_medians_and_ratios():
+    seconds, ratios = common.interleaved({"a": lambda: None, "b": lambda: None}, 3)
+    assert set(seconds) == {"a", "b"} and set(ratios) == {"b"}
+    assert common.wanted("notebook_tutorial1", "notebook") and not common.wanted("ci", "surr")
+
+
+def test_ci_line_reads_the_makefile_record(tmp_path, capsys):
+    record = tmp_path / "ci_seconds.txt"
+    assert _fields(bench_notebooks.ci_line(record))["status"] == "skip"
+    record.write_text("321 2026-01-02T03:04:05Z\n")
+    parsed = _fields(bench_notebooks.ci_line(record))
+    assert parsed["value"] == "321" and "2026-01-02T03:04:05Z" in parsed["note"]
+    assert bench_notebooks.goal_for("assignment3_interpret") == "<=90"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA path")
+def test_train_figures_skip_cleanly_without_cuda(capsys):
+    bench_train.run(quick=True, device="cuda")
+    lines = capsys.readouterr().out.splitlines()
+    assert [_fields(x)["name"] for x in lines] == list(bench_train.FIGURES)
+    assert all(_fields(x)["status"] == "skip" for x in lines)
+
+
+def test_run_py_entry_command():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--quick", "--only", "ci"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [x for x in proc.stdout.splitlines() if not x.startswith("#")]
+    assert [_fields(x)["name"] for x in lines] == ["ci"]
