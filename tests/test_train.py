@@ -1,5 +1,6 @@
 """Tests of nmautils.train: seeding, device choice and the two training loops."""
 
+import copy
 import random
 
 import numpy as np
@@ -435,3 +436,37 @@ def test_minibatch_bad_input(kwargs, err, match):
 
 def test_module_exports_no_train_function():
     assert not hasattr(train_module, "train")
+
+
+class _CountingNet(nn.Module):
+    """A small regression net that counts its forward passes (optionally with dropout)."""
+
+    def __init__(self, dropout: bool = False):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+        self.drop = nn.Dropout(0.0) if dropout else nn.Identity()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.drop(self.body(x))
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_full_batch_shared_test_inputs_reuse_forward_exactly(dropout):
+    torch.manual_seed(0)
+    x = torch.randn(10, 4)
+    y_train, y_test = torch.randn(10, 3), torch.randn(10, 3)
+    a = _CountingNet(dropout)
+    b = copy.deepcopy(a)
+    kwargs = dict(n_iter=7, learning_rate=0.05, momentum=0.9, L2_penalty=1e-3, L1_penalty=1e-4,
+                  progress=False)
+    # Same tensor object for train and test inputs -> shared forward passes (when allowed).
+    tr_a, te_a = train_full_batch(a, nn.MSELoss(), x, y_train, test_data=x, test_labels=y_test, **kwargs)
+    # An equal but distinct tensor -> one extra forward pass per step.
+    tr_b, te_b = train_full_batch(b, nn.MSELoss(), x, y_train, test_data=x.clone(), test_labels=y_test,
+                                  **kwargs)
+    assert tr_a == tr_b
+    assert te_a == te_b
+    assert b.calls == 14
+    assert a.calls == (14 if dropout else 8), "shared inputs should need one forward per step (+1)"
