@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,6 +85,9 @@ class Course:
         self.root = Path(root)
         self.repo_root = repo_root
         ensure_tools_on_path()
+        # nbgrader 0.9.6's gradebook triggers harmless SQLAlchemy "not in session" warnings on
+        # every autograde; they bury the messages instructors need.
+        warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
         from nbgrader.apps import NbGraderAPI
 
         self.config = load_config(self.root, repo_root, timeout)
