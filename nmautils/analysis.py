@@ -27,6 +27,8 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 from torch import nn
 
+from ._validate import as_numpy, check_positive_int
+
 __all__ = [
     "get_data",
     "stimulus_class",
@@ -40,37 +42,15 @@ __all__ = [
 ArrayLike = Any  # numpy array or torch tensor
 
 
-def _to_numpy(x: ArrayLike, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x)
-    raise TypeError(f"{name} should be a torch.Tensor or numpy array, but got {type(x).__name__}.")
-
-
 def _angles_1d(x: ArrayLike, name: str) -> np.ndarray:
     """Angles of shape (n,) or (n, 1) as a 1-D float array."""
-    a = _to_numpy(x, name)
+    a = as_numpy(x, name)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:
         raise ValueError(f"{name} should have shape (n,) or (n, 1), but has shape {a.shape}.")
     return a.astype(np.float64)
 
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} should be a positive int, but got {type(value).__name__}.")
-    if value < 1:
-        raise ValueError(f"{name} should be a positive int, but got {value}.")
-    return int(value)
-
-
-# --------------------------------------------------------------------------------------------
-# Sampling and labels
-# --------------------------------------------------------------------------------------------
 
 
 def get_data(
@@ -101,7 +81,7 @@ def get_data(
     ori : same type as ``train_labels``
         Their labels, shape ``(n_stim, ...)``.
     """
-    n_stim = _check_positive_int(n_stim, "n_stim")
+    n_stim = check_positive_int(n_stim, "n_stim")
     for name, x in (("train_data", train_data), ("train_labels", train_labels)):
         if not isinstance(x, (torch.Tensor, np.ndarray)):
             raise TypeError(
@@ -153,7 +133,7 @@ def stimulus_class(ori: ArrayLike, n_classes: int) -> torch.Tensor:
     torch.Tensor
         int64 class indices in ``0 .. n_classes - 1``, shape ``(n,)``.
     """
-    n_classes = _check_positive_int(n_classes, "n_classes")
+    n_classes = check_positive_int(n_classes, "n_classes")
     angles = _angles_1d(ori, "ori")
     if angles.size and not (np.all(angles >= 0) and np.all(angles <= 360)):
         raise ValueError(
@@ -204,7 +184,7 @@ def preferred_orientation(
         Neuron indices sorted by preferred stimulus (a stable ``argsort`` of ``pref``), shape
         ``(n_neurons,)``; ``resp[:, order]`` sorts the neurons.
     """
-    r = _to_numpy(resp, "resp")
+    r = as_numpy(resp, "resp")
     s = _angles_1d(stimuli, "stimuli")
     if r.ndim != 2 or r.shape[0] != s.shape[0]:
         raise ValueError(
@@ -327,7 +307,7 @@ def RDM(resp: ArrayLike) -> torch.Tensor:
         Dissimilarities in [0, 2], shape ``(n_stimuli, n_stimuli)``; float32, or float64 when
         ``resp`` is float64.
     """
-    r = _to_numpy(resp, "resp")
+    r = as_numpy(resp, "resp")
     if r.ndim != 2 or r.shape[1] < 2:
         raise ValueError(
             f"resp should have shape (n_stimuli, n_neurons) with at least 2 neurons, but has "
@@ -368,7 +348,7 @@ def correlate_rdms(rdm1: ArrayLike, rdm2: ArrayLike) -> float:
     float
         Correlation in [-1, 1].
     """
-    a, b = _to_numpy(rdm1, "rdm1"), _to_numpy(rdm2, "rdm2")
+    a, b = as_numpy(rdm1, "rdm1"), as_numpy(rdm2, "rdm2")
     for name, m in (("rdm1", a), ("rdm2", b)):
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 3:
             raise ValueError(

@@ -24,6 +24,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ._validate import as_numpy
+
 __all__ = [
     "use_style",
     "plot_data_matrix",
@@ -63,19 +65,9 @@ def use_style() -> None:
 # ============================================================================================
 
 
-def _np(x: Any, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x)
-    raise TypeError(f"{name} should be a torch.Tensor or numpy array, but got {type(x).__name__}.")
-
-
 def _vec(x: Any, name: str, n: int | None = None) -> np.ndarray:
     """A 1-D array from shape (n,) or (n, 1), optionally checking its length."""
-    a = _np(x, name)
+    a = as_numpy(x, name)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:
@@ -86,7 +78,7 @@ def _vec(x: Any, name: str, n: int | None = None) -> np.ndarray:
 
 
 def _mat(x: Any, name: str, n_rows: int | None = None) -> np.ndarray:
-    a = _np(x, name)
+    a = as_numpy(x, name)
     if a.ndim != 2:
         raise ValueError(f"{name} should be a 2-D array, but has shape {a.shape}.")
     if n_rows is not None and a.shape[0] != n_rows:
@@ -293,7 +285,7 @@ def plot_decoded_classes(
 
 def plot_gratings(images: Any, angles: Any, ncols: int = 6, fig: Figure | None = None) -> Figure:
     """Grating images (n, height, width) in a grid, each titled with its angle in degrees."""
-    imgs = _np(images, "images")
+    imgs = as_numpy(images, "images")
     if imgs.ndim == 4 and imgs.shape[1] == 1:
         imgs = imgs[:, 0]
     if imgs.ndim != 3:
@@ -314,7 +306,7 @@ def plot_gratings(images: Any, angles: Any, ncols: int = 6, fig: Figure | None =
 
 def plot_filters(filters: Any, fig: Figure | None = None) -> Figure:
     """Convolution filters (c_out, 1, K, K) or (c_out, K, K), one panel each."""
-    f = _np(filters, "filters")
+    f = as_numpy(filters, "filters")
     if f.ndim == 4:
         if f.shape[1] != 1:
             raise ValueError(
@@ -385,7 +377,7 @@ def plot_rdms(rdms: Mapping[str, Any], stimuli: Any, fig: Figure | None = None) 
     n = len(s)
     mats = {}
     for name, m in rdms.items():
-        a = _np(m, f"rdms[{name!r}]")
+        a = as_numpy(m, f"rdms[{name!r}]")
         if a.shape != (n, n):
             raise ValueError(
                 f"rdms[{name!r}] should have shape ({n}, {n}) (one row per stimulus), but has "

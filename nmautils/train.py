@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn, optim
 
+from ._validate import check_positive_int
 from .progress import progress_enabled
 
 __all__ = [
@@ -154,13 +155,6 @@ def _check_tensor_pair(data: object, labels: object, what: str) -> None:
     if data.shape[0] == 0:  # type: ignore[union-attr]
         raise ValueError(f"{what}_data has no rows.")
 
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} should be a positive int, but got {type(value).__name__}.")
-    if value < 1:
-        raise ValueError(f"{name} should be a positive int, but got {value}.")
-    return int(value)
 
 
 def _check_number(value: object, name: str, *, positive: bool) -> float:
@@ -318,7 +312,7 @@ def train_full_batch(
         raise ValueError("test_data and test_labels should be given together (or neither).")
     if test_data is not None:
         _check_tensor_pair(test_data, test_labels, "test")
-    n_iter = _check_positive_int(n_iter, "n_iter")
+    n_iter = check_positive_int(n_iter, "n_iter")
     learning_rate = _check_number(learning_rate, "learning_rate", positive=True)
     momentum = _check_number(momentum, "momentum", positive=False)
     L2 = _check_number(L2_penalty, "L2_penalty", positive=False)
@@ -453,8 +447,8 @@ def train_minibatch(
     if not callable(loss_fn):
         raise TypeError(f"loss_fn should be callable, but got {type(loss_fn).__name__}.")
     _check_tensor_pair(train_data, train_labels, "train")
-    n_epochs = _check_positive_int(n_epochs, "n_epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    n_epochs = check_positive_int(n_epochs, "n_epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
     learning_rate = _check_number(learning_rate, "learning_rate", positive=True)
     momentum = _check_number(momentum, "momentum", positive=False)
     generator = None

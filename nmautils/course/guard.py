@@ -170,6 +170,10 @@ class GuardedExecute(Execute):
     async def _silent(self, code: str, timeout: float) -> dict | None:
         """Run ``code`` silently; return the reply, or None when the kernel did not answer."""
         msg_id = self.kc.execute(code, silent=True, store_history=False)
+        return await self._reply(msg_id, timeout)
+
+    async def _reply(self, msg_id: str, timeout: float) -> dict | None:
+        """The shell reply to ``msg_id``, or None when the kernel died or ``timeout`` passed."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -221,17 +225,7 @@ class GuardedExecute(Execute):
     async def _silent_visible(self, code: str, timeout: float) -> dict | None:
         # Not silent in IPython's sense (hooks run), but nobody collects the outputs.
         msg_id = self.kc.execute(code, store_history=False)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=1)
-            except Exception:
-                if not await self.kc.is_alive():
-                    return None
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
-        return None
+        return await self._reply(msg_id, timeout)
 
     def _culprit(self, cell: NotebookNode) -> int | None:
         """Index of the answer cell ``ex_<name>`` tested by the test cell ``test_<name>[__x]``."""

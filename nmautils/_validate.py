@@ -1,0 +1,29 @@
+"""Input validation shared by the public functions of nmautils (private module)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def as_numpy(x: Any, name: str) -> np.ndarray:
+    """``x`` (tensor, array, list or tuple) as a numpy array; TypeError naming ``name`` otherwise."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x)
+    raise TypeError(f"{name} should be a torch.Tensor or numpy array, but got {type(x).__name__}.")
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """``value`` as an int when it is a positive integer (bools rejected); else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} should be a positive int, but got {type(value).__name__}.")
+    if value < 1:
+        raise ValueError(f"{name} should be a positive int, but got {value}.")
+    return int(value)
