@@ -18,7 +18,6 @@ Run alone: ``python bench/bench_data.py [--quick] [--only NAME]``.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import os
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import emit, wanted
+from common import emit, standard_main, wanted
 
 from nmautils import data, surrogate
 
@@ -99,12 +98,7 @@ def run(quick: bool = False, only: str | None = None) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--only", help="run only this figure (name or name prefix)")
-    parser.add_argument("--device", default="cpu", help="ignored: the data code runs on the CPU")
-    args = parser.parse_args(argv)
-    run(args.quick, args.only)
+    standard_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

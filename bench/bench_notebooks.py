@@ -16,13 +16,12 @@ nothing here: a notebook is executed once either way).
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
-from common import REPO_ROOT, emit, wanted
+from common import REPO_ROOT, emit, standard_main, wanted
 
 from nmautils.course.build import execute
 
@@ -77,12 +76,7 @@ def run(quick: bool = False, only: str | None = None) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="accepted; changes nothing here")
-    parser.add_argument("--only", help="run only this figure (name or name prefix)")
-    parser.add_argument("--device", default="cpu", help="ignored: notebooks run on the CPU")
-    args = parser.parse_args(argv)
-    run(args.quick, args.only)
+    standard_main(run, __doc__, argv, quick_help="accepted; changes nothing here")
 
 
 if __name__ == "__main__":

@@ -26,12 +26,11 @@ Run alone: ``python bench/bench_train.py [--quick] [--only NAME] [--device cpu|c
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 import torch
-from common import emit, interleaved, wanted
+from common import emit, interleaved, standard_main, wanted
 from torch import nn, optim
 
 from nmautils import surrogate
@@ -363,12 +362,7 @@ def run(quick: bool = False, only: str | None = None, device: str = "cpu") -> No
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--only", help="run only this figure (name or name prefix)")
-    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    args = parser.parse_args(argv)
-    run(args.quick, args.only, args.device)
+    standard_main(run, __doc__, argv, device_help="cpu (default) or cuda")
 
 
 if __name__ == "__main__":

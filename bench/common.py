@@ -116,3 +116,23 @@ def interleaved(
 def wanted(name: str, only: str | None) -> bool:
     """Whether figure ``name`` is selected by ``--only`` (exact name or name prefix)."""
     return only is None or name == only or name.startswith(only)
+
+
+def standard_main(run: Callable, doc: str, argv=None, *, quick_help: str = "fewer repetitions",
+                  device_help: str | None = None) -> None:
+    """The command line every bench script shares: ``--quick``, ``--only NAME``, ``--device``.
+
+    ``run`` is called as ``run(quick, only)``, or ``run(quick, only, device)`` when the script
+    trains on a device (``device_help`` given).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--only", help="run only this figure (name or name prefix)")
+    parser.add_argument("--device", default="cpu", help=device_help or "ignored: runs on the CPU")
+    args = parser.parse_args(argv)
+    if device_help:
+        run(args.quick, args.only, args.device)
+    else:
+        run(args.quick, args.only)

@@ -40,6 +40,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 
+from .notebooks import cell_kind
+
 #: Prefix of every error value written by the guard (searched for by reports).
 MARK = "[grader]"
 
@@ -135,15 +137,13 @@ del __nmautils_guard_install
 _CALL = "__import__('sys').modules['__nmautils_grading_guard__'].{}"
 
 
+#: How the guard treats each nbgrader role: code a student wrote, tests, or fixed cells.
+_GUARD_KIND = {"answer": "answer", "written": "answer", "test": "test", "task": "readonly",
+               "readonly": "readonly", None: "other"}
+
+
 def _kind(cell: NotebookNode) -> str:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    if meta.get("solution"):
-        return "answer"
-    if meta.get("grade"):
-        return "test"
-    if meta.get("locked"):
-        return "readonly"
-    return "other"
+    return _GUARD_KIND[cell_kind(cell)]
 
 
 def error_output(ename: str, message: str) -> NotebookNode:
