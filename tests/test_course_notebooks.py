@@ -85,3 +85,22 @@ def test_fill_submission_replaces_and_blanks(source_nb):
 def test_solution_region(source_nb):
     assert nbt.solution_region(source_nb.cells[1].source) == "    return 2 * x"
     assert nbt.solution_region("x = 1") == "x = 1"
+
+
+def test_animation_ids_become_stable():
+    from nmautils.course.build import stabilise_animation_ids
+
+    html = ('<img id="_anim_img0123456789abcdef0123456789abcdef">'
+            '<input oninput="anim0123456789abcdef0123456789abcdef.set_frame(1)">'
+            '<label for="_anim_radio1_0123456789abcdef0123456789abcdef">Once</label>')
+    cell = nbformat.v4.new_code_cell("x")
+    cell["id"] = "anim-cell"
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html})]
+    other = nbformat.from_dict(cell)
+    other.outputs[0]["data"]["text/html"] = html.replace("0123456789abcdef", "fedcba9876543210")
+    stabilise_animation_ids(cell)
+    stabilise_animation_ids(other)
+    text = cell.outputs[0]["data"]["text/html"]
+    assert "0123456789abcdef" not in text
+    assert text == other.outputs[0]["data"]["text/html"], "two builds should give the same ids"
+    assert text.count("anim") == 3 and "_anim_img" in text and "_anim_radio1_" in text

@@ -8,8 +8,10 @@ so that its stored outputs are the same on every machine (nbval checks them in C
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -110,8 +112,25 @@ def build_solution(assignment: str, repo_root: Path = REPO_ROOT, run: bool = Tru
             ok, error = False, f"{type(exc).__name__}: {str(exc)[-2000:]}"
         for cell in nb.cells:  # wall-clock stamps would change the file on every build
             cell.metadata.pop("execution", None)
+            stabilise_animation_ids(cell)
     notebooks.write(nb, out)
     return BuiltNotebook(assignment, out.name, seconds, ok, error)
+
+
+#: Element ids that matplotlib's ``to_jshtml`` animations draw at random (uuid4).
+_ANIMATION_ID = re.compile(r"(anim(?:_[a-z_]*?[0-9]*_?)?)[0-9a-f]{32}")
+
+
+def stabilise_animation_ids(cell) -> None:
+    """Replace the random ids of JavaScript animations in a cell's outputs by ids derived from
+    the cell id, so rebuilding an unchanged notebook leaves its file unchanged."""
+    stable = hashlib.md5(str(cell.get("id", "")).encode()).hexdigest()
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "text/html" in data:
+            text = data["text/html"]
+            text = "".join(text) if isinstance(text, list) else text
+            data["text/html"] = _ANIMATION_ID.sub(lambda m: m.group(1) + stable, text)
 
 
 def build(names: list[str] | None = None, repo_root: Path = REPO_ROOT, run: bool = True
