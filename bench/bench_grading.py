@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from nmautils.course import build, classgrade, faults, notebooks  # noqa: E402
-from nmautils.course.grading import ensure_tools_on_path, temporary_course  # noqa: E402
+from nmautils.course.grading import ensure_tools_on_path, generated_release  # noqa: E402
 
 ENV = {**build.EXECUTION_ENV, "NMAUTILS_SURROGATE_SIZE": "small"}
 CHEAP_FAULTS = ["raises", "syntax_error", "missing_package", "wrong_shape", "nan_output",
@@ -48,9 +48,7 @@ def make_submissions(assignment: str, folder: Path, n: int) -> list[str]:
     """Write ``n`` submissions (cycling full / blank / mutant / fault) under ``folder``."""
     source = notebooks.read(build.source_path(assignment))
     name = f"{assignment}.ipynb"
-    with temporary_course() as course:
-        course.add_source(assignment)
-        release = notebooks.read(course.generate(assignment) / name)
+    release = generated_release(assignment)
     solutions = {notebooks.nbgrader_meta(c)["grade_id"]: c.source for c in source.cells
                  if notebooks.cell_kind(c) == "answer"}
     answers, mutants = list(solutions), _mutants(assignment)

@@ -20,7 +20,7 @@ from grading_harness import grading_environment
 
 from nmautils.course import classgrade, faults, notebooks
 from nmautils.course.build import source_path
-from nmautils.course.grading import temporary_course
+from nmautils.course.grading import generated_release
 
 #: Seconds a cell may run while grading the fault submissions (an endless loop costs this much).
 DEFAULT_TIMEOUT = 10
@@ -67,9 +67,7 @@ def build_submissions(assignment: str, folder: Path):
     solutions = {notebooks.nbgrader_meta(c)["grade_id"]: c.source for c in source.cells
                  if notebooks.cell_kind(c) == "answer"}
     name = f"{assignment}.ipynb"
-    with temporary_course() as course:
-        course.add_source(assignment)
-        release = notebooks.read(course.generate(assignment) / name)
+    release = generated_release(assignment)
 
     def make(plan: dict[str, list[str]]):
         replace = {a: faults.inject(solutions[a], fs) for a, fs in plan.items()}

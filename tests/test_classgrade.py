@@ -16,7 +16,7 @@ from grading_harness import grading_environment, load_mutants
 
 from nmautils.course import build, classgrade, notebooks
 from nmautils.course.__main__ import main as course_main
-from nmautils.course.grading import temporary_course
+from nmautils.course.grading import generated_release
 
 ASSIGNMENT = "tutorial1_decoding"
 
@@ -27,9 +27,7 @@ def runs():
     name = f"{ASSIGNMENT}.ipynb"
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp, grading_environment():
         tmp = Path(tmp)
-        with temporary_course() as course:
-            course.add_source(ASSIGNMENT)
-            release = notebooks.read(course.generate(ASSIGNMENT) / name)
+        release = generated_release(ASSIGNMENT)
         subs = {
             "ada": notebooks.fill_submission(release, source),
             "cyd": notebooks.fill_submission(release, source,

@@ -32,13 +32,10 @@ def test_release_hides_solutions_and_hidden_tests(name):
     src = notebooks.read(build.source_path(name))
     rel = notebooks.read(build.release_path(name))
     rel_text = "\n".join(c.source for c in rel.cells)
-    # A line that also stands outside the hidden regions (a shared fixture line) is public.
-    public = {line.strip() for c in src.cells
-              for line in notebooks._drop_region(c.source, notebooks.BEGIN_HIDDEN,
-                                                 notebooks.END_HIDDEN).splitlines()}
+    public = notebooks.public_lines(src)
     for cell in src.cells:
         if notebooks.cell_kind(cell) == "test":
-            hidden = cell.source.split(notebooks.BEGIN_HIDDEN)[1].split(notebooks.END_HIDDEN)[0]
+            hidden = notebooks.hidden_tests(cell.source)
             for line in hidden.strip().splitlines():
                 if len(line.strip()) > 25 and line.strip() not in public:
                     assert line not in rel_text, f"hidden test line leaked into the release: {line}"

@@ -104,3 +104,11 @@ def test_animation_ids_become_stable():
     assert "0123456789abcdef" not in text
     assert text == other.outputs[0]["data"]["text/html"], "two builds should give the same ids"
     assert text.count("anim") == 3 and "_anim_img" in text and "_anim_radio1_" in text
+
+
+def test_hidden_tests_and_public_lines(source_nb):
+    assert nbt.hidden_tests(source_nb.cells[2].source).strip() == "assert f(3) == 6"
+    assert nbt.hidden_tests(source_nb.cells[3].source) == ""
+    public = nbt.public_lines(source_nb)
+    assert "assert f(1) == 2" in public and "assert f(3) == 6" not in public
+    assert "Because." not in public, "written answers (model answers) are not public"

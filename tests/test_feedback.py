@@ -17,7 +17,7 @@ import pytest
 from grading_harness import grading_environment, load_mutants
 
 from nmautils.course import build, classgrade, feedback, notebooks
-from nmautils.course.grading import temporary_course
+from nmautils.course.grading import generated_release
 
 ASSIGNMENT = "tutorial1_decoding"
 
@@ -33,16 +33,13 @@ def _hidden_texts(nb) -> list[str]:
     out = []
     for cell in nb.cells:
         if notebooks.BEGIN_HIDDEN in cell.source:
-            region = cell.source.split(notebooks.BEGIN_HIDDEN)[1].split(notebooks.END_HIDDEN)[0]
+            region = notebooks.hidden_tests(cell.source)
             out += [line.strip() for line in region.splitlines() if len(line.strip()) > 12]
             out += re.findall(r'assert .*?, "([^"]+)"', region)
         if notebooks.cell_kind(cell) == "written":
             out += [line.strip() for line in notebooks.solution_region(cell.source).splitlines()
                     if len(line.strip()) > 12]
-    # lines that also occur outside hidden regions (e.g. `loss.backward()` in a solution) are public
-    public = {line.strip() for cell in nb.cells if notebooks.cell_kind(cell) != "written"
-              for line in notebooks._drop_region(cell.source, notebooks.BEGIN_HIDDEN,
-                                                 notebooks.END_HIDDEN).splitlines()}
+    public = notebooks.public_lines(nb)  # e.g. `loss.backward()` also stands in a solution
     return [t for t in out if t not in public]
 
 
@@ -52,9 +49,7 @@ def feedback_html():
     name = f"{ASSIGNMENT}.ipynb"
     with tempfile.TemporaryDirectory(prefix="feedback-") as tmp, grading_environment():
         tmp = Path(tmp)
-        with temporary_course() as course:
-            course.add_source(ASSIGNMENT)
-            release = notebooks.read(course.generate(ASSIGNMENT) / name)
+        release = generated_release(ASSIGNMENT)
         nb = notebooks.fill_submission(release, source, blank=("ex_deepnet_relu",),
                                        replace={"ex_mse": load_mutants(ASSIGNMENT)["ex_mse"]})
         notebooks.write(nb, tmp / "submitted" / "student" / ASSIGNMENT / name)

@@ -90,11 +90,8 @@ def test_feedback_shows_the_score_but_no_hidden_test_or_rubric(workflow):
         if kind == "written":
             secrets += notebooks.solution_region(cell.source).splitlines()
         if kind == "test":
-            region = cell.source.split(notebooks.BEGIN_HIDDEN)[1].split(notebooks.END_HIDDEN)[0]
-            secrets += region.splitlines()
-    public = {line.strip() for c in source.cells if notebooks.cell_kind(c) != "written"
-              for line in notebooks._drop_region(c.source, notebooks.BEGIN_HIDDEN,
-                                                 notebooks.END_HIDDEN).splitlines()}
+            secrets += notebooks.hidden_tests(cell.source).splitlines()
+    public = notebooks.public_lines(source)
     secrets = [s.strip() for s in secrets if len(s.strip()) > 20 and s.strip() not in public]
     assert secrets, "the assignment should have hidden tests and rubrics to protect"
     leaks = [s for s in secrets if s in text]

@@ -330,39 +330,12 @@ def _classifier(seed=0):
 
 def test_minibatch_deterministic_and_learns():
     x, y = _classification()
-    a = train_minibatch(
-        _classifier(),
-        nn.BCELoss(),
-        x,
-        y,
-        n_epochs=30,
-        batch_size=16,
-        learning_rate=0.05,
-        momentum=0.9,
-        seed=1,
-    )
-    b = train_minibatch(
-        _classifier(),
-        nn.BCELoss(),
-        x,
-        y,
-        n_epochs=30,
-        batch_size=16,
-        learning_rate=0.05,
-        momentum=0.9,
-        seed=1,
-    )
-    c = train_minibatch(
-        _classifier(),
-        nn.BCELoss(),
-        x,
-        y,
-        n_epochs=30,
-        batch_size=16,
-        learning_rate=0.05,
-        momentum=0.9,
-        seed=2,
-    )
+
+    def run(seed):
+        return train_minibatch(_classifier(), nn.BCELoss(), x, y, n_epochs=30, batch_size=16,
+                               learning_rate=0.05, momentum=0.9, seed=seed)
+
+    a, b, c = run(1), run(1), run(2)
     assert len(a) == 30 and all(isinstance(v, float) for v in a)
     assert a == b and a != c
     assert a[-1] < 0.5 * a[0]

@@ -150,3 +150,11 @@ def temporary_course(repo_root: Path = REPO_ROOT, timeout: int | None = None) ->
     """A :class:`Course` in a fresh temporary folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="nmautils-course-") as tmp:
         yield Course(Path(tmp), repo_root, timeout)
+
+
+def generated_release(assignment: str, repo_root: Path = REPO_ROOT) -> NotebookNode:
+    """The student notebook of ``assignment`` exactly as nbgrader generates it (in a throw-away
+    course), for building sample submissions."""
+    with temporary_course(repo_root) as course:
+        course.add_source(assignment)
+        return notebooks.read(course.generate(assignment) / f"{assignment}.ipynb")

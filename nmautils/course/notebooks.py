@@ -130,6 +130,27 @@ def _drop_region(text: str, begin: str, end: str) -> str:
     return "\n".join(out)
 
 
+def hidden_tests(cell_source: str) -> str:
+    """The text between the hidden-test markers of a cell ("" when it has none)."""
+    if BEGIN_HIDDEN not in cell_source:
+        return ""
+    return cell_source.split(BEGIN_HIDDEN, 1)[1].split(END_HIDDEN, 1)[0]
+
+
+def public_lines(nb: NotebookNode) -> set[str]:
+    """Stripped lines students can see anyway: every cell but written answers, hidden tests removed.
+
+    A hidden-test line that also stands here (a shared fixture line, ``with torch.no_grad():``)
+    is no secret; leak checks skip it.
+    """
+    return {
+        line.strip()
+        for cell in nb.cells
+        if cell_kind(cell) != "written"
+        for line in _drop_region(cell.source, BEGIN_HIDDEN, END_HIDDEN).splitlines()
+    }
+
+
 def _drop_marker_lines(text: str, markers: tuple[str, ...]) -> str:
     kept = [line for line in text.splitlines() if not any(m in line for m in markers)]
     return "\n".join(kept)
