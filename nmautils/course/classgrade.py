@@ -167,7 +167,8 @@ def _zero_scores(template: Path, assignment: str, grade: StudentGrade) -> None:
 
 
 def grade_student(assignment: str, student: str, folder: str, template: str, out: str,
-                  timeout: int | None = None, feedback: bool = False) -> StudentGrade:
+                  timeout: int | None = None, feedback: bool = False,
+                  sandbox: bool = True) -> StudentGrade:
     """Autograde one student in a private copy of the template course (a worker's task)."""
     start = time.perf_counter()
     template_p, out_p = Path(template), Path(out)
@@ -177,7 +178,7 @@ def grade_student(assignment: str, student: str, folder: str, template: str, out
             root = Path(tmp) / "course"
             shutil.copytree(template_p, root, ignore=shutil.ignore_patterns("submitted", "autograded",
                                                                             "feedback"))
-            course = Course(root, timeout=timeout)
+            course = Course(root, timeout=timeout, sandbox=sandbox)
             files = _student_files(Path(folder), assignment)
             dest = root / "submitted" / student / assignment
             dest.mkdir(parents=True)
@@ -282,17 +283,21 @@ def find_students(submitted: Path) -> list[str]:
 
 
 def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
-                timeout: int | None = None, feedback: bool = False,
+                timeout: int | None = None, feedback: bool = False, sandbox: bool = True,
                 repo_root: Path = REPO_ROOT, students: list[str] | None = None) -> ClassResult:
     """Grade every student folder of ``submitted``; write the gradebook, CSV and report to ``out``."""
     submitted, out = Path(submitted), Path(out)
+    if sandbox:
+        from .sandbox import check_available
+
+        check_available()  # refuse before anything is written, with what to do
     out.mkdir(parents=True, exist_ok=True)
     students = students or find_students(submitted)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
         template = make_template(assignment, Path(tmp) / "template", repo_root)
-        tasks = [(assignment, s, str(submitted / s), str(template), str(out), timeout, feedback)
-                 for s in students]
+        tasks = [(assignment, s, str(submitted / s), str(template), str(out), timeout, feedback,
+                  sandbox) for s in students]
         if workers <= 1:
             grades = [_task(t) for t in tasks]
         else:
@@ -355,9 +360,17 @@ def report(result: ClassResult) -> str:
 
 
 def main(assignment: str, submitted: str, out: str, workers: int, timeout: int | None,
-         feedback: bool) -> int:
-    result = grade_class(assignment, Path(submitted), Path(out), workers=workers, timeout=timeout,
-                         feedback=feedback)
+         feedback: bool, sandbox: bool = True) -> int:
+    from .sandbox import SandboxUnavailable
+
+    try:
+        result = grade_class(assignment, Path(submitted), Path(out), workers=workers,
+                             timeout=timeout, feedback=feedback, sandbox=sandbox)
+    except SandboxUnavailable as exc:
+        print(f"error: {exc}")
+        return 2
+    if not sandbox:
+        print("WARNING: graded WITHOUT a sandbox (--no-sandbox): student code ran with your rights.")
     print(report(result), end="")
     print(f"wrote {Path(out) / 'gradebook.db'}, {Path(out) / 'grades.csv'}, {Path(out) / 'report.txt'}")
     return 0

@@ -32,11 +32,13 @@ def ensure_tools_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([bindir, *parts])
 
 
-def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None):
+def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None,
+                sandbox: bool | None = None):
     """The project's nbgrader configuration with ``CourseDirectory.root`` set to ``root``.
 
     ``timeout`` (seconds per cell) overrides ``Execute.timeout`` (tests use a few seconds so that
-    an endless loop is cheap).
+    an endless loop is cheap). ``sandbox`` overrides ``GuardedExecute.sandbox`` (False: grade
+    without the bubblewrap sandbox, an explicit opt-out).
     """
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
@@ -47,6 +49,8 @@ def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = N
     override.CourseDirectory.root = str(root)
     if timeout is not None:
         override.Execute.timeout = int(timeout)
+    if sandbox is not None:
+        override.GuardedExecute.sandbox = bool(sandbox)
     config.merge(override)
     return config
 
@@ -81,7 +85,8 @@ class SubmissionResult:
 class Course:
     """A temporary nbgrader course folder holding copies of the project's source notebooks."""
 
-    def __init__(self, root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None):
+    def __init__(self, root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None,
+                 sandbox: bool | None = None):
         self.root = Path(root)
         self.repo_root = repo_root
         ensure_tools_on_path()
@@ -90,7 +95,7 @@ class Course:
         warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
         from nbgrader.apps import NbGraderAPI
 
-        self.config = load_config(self.root, repo_root, timeout)
+        self.config = load_config(self.root, repo_root, timeout, sandbox)
         self.api = NbGraderAPI(config=self.config)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -146,10 +151,11 @@ class Course:
 
 
 @contextmanager
-def temporary_course(repo_root: Path = REPO_ROOT, timeout: int | None = None) -> Iterator[Course]:
+def temporary_course(repo_root: Path = REPO_ROOT, timeout: int | None = None,
+                     sandbox: bool | None = None) -> Iterator[Course]:
     """A :class:`Course` in a fresh temporary folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="nmautils-course-") as tmp:
-        yield Course(Path(tmp), repo_root, timeout)
+        yield Course(Path(tmp), repo_root, timeout, sandbox)
 
 
 def generated_release(assignment: str, repo_root: Path = REPO_ROOT) -> NotebookNode:

@@ -32,6 +32,7 @@ Every message this adds to a cell starts with :data:`MARK` so that the grading r
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from jupyter_core.utils import run_sync
@@ -40,6 +41,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 
+from . import sandbox as sandbox_mod
+from .kernel_guard import expected_attestation
 from .notebooks import cell_kind
 
 #: Prefix of every error value written by the guard (searched for by reports).
@@ -55,86 +58,10 @@ GUARDED_MODULES = (
 #: Library prefixes: names bound to objects from these packages are restored like modules.
 LIBRARY_PREFIXES = ("numpy", "torch", "nmautils", "matplotlib", "scipy", "sklearn", "math", "random")
 
-_INSTALL = r'''
-def __nmautils_guard_install(limit_bytes, modules, prefixes):
-    import importlib, sys, types, warnings
-    if limit_bytes:
-        try:
-            import resource
-            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-            new = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
-            resource.setrlimit(resource.RLIMIT_AS, (new, hard))
-        except Exception:
-            pass
-    g = types.SimpleNamespace(snapshots=[], names={}, warnings=list(warnings.filters))
-    for name in modules:
-        try:
-            mod = importlib.import_module(name)
-        except Exception:
-            continue
-        g.snapshots.append((mod, {k: v for k, v in vars(mod).items() if not k.startswith("__")}))
-    try:
-        import numpy
-        g.seterr = numpy.geterr()
-    except Exception:
-        g.seterr = None
-    ip = get_ipython()
-
-    def is_library(value):
-        if isinstance(value, types.ModuleType):
-            return True
-        mod = getattr(value, "__module__", None)
-        return (isinstance(mod, str) and mod.split(".")[0] in prefixes
-                and (callable(value) or isinstance(value, type)))
-
-    def record():
-        for key, value in list(ip.user_ns.items()):
-            if key.startswith("_") or key in g.names:
-                continue
-            try:
-                if is_library(value):
-                    g.names[key] = value
-            except Exception:
-                pass
-
-    def reset(seeds=True):
-        missing = object()
-        for mod, snap in g.snapshots:
-            d = vars(mod)
-            for key, value in snap.items():
-                if d.get(key, missing) is not value:
-                    try:
-                        setattr(mod, key, value)
-                    except Exception:
-                        pass
-        for key, value in g.names.items():
-            if ip.user_ns.get(key, missing) is not value:
-                ip.user_ns[key] = value
-        warnings.filters[:] = g.warnings
-        import random
-        if seeds:
-            random.seed(0)
-        if "numpy" in sys.modules:
-            import numpy
-            if seeds:
-                numpy.random.seed(0)
-            if g.seterr is not None:
-                numpy.seterr(**g.seterr)
-        if "torch" in sys.modules:
-            import torch
-            torch.set_default_dtype(torch.float32)
-            torch.set_grad_enabled(True)
-            if seeds:
-                torch.manual_seed(0)
-
-    g.record, g.reset = record, reset
-    sys.modules["__nmautils_grading_guard__"] = g
-
-__nmautils_guard_install({limit}, {modules!r}, {prefixes!r})
-del __nmautils_guard_install
-'''
-
-_CALL = "__import__('sys').modules['__nmautils_grading_guard__'].{}"
+#: How the grader calls into :mod:`nmautils.course.kernel_guard` inside the kernel.
+_CALL = "__import__('nmautils.course.kernel_guard', fromlist=['_']).{}"
+#: The user expression whose value proves that a test cell ran to completion.
+_ATTEST = "__grader_attestation__"
 
 
 #: How the guard treats each nbgrader role: code a student wrote, tests, or fixed cells.
@@ -159,12 +86,38 @@ class GuardedExecute(Execute):
     reset_before_tests = Bool(True, help="Reset global state before every grade cell.").tag(config=True)
     max_kernel_restarts = Integer(4, help="Give up on the notebook after this many restarts.").tag(config=True)
     probe_timeout = Integer(10, help="Seconds a kernel may take to answer after a timeout.").tag(config=True)
+    sandbox = Bool(True, help="Run the kernel in a bubblewrap sandbox (nmautils.course.sandbox); "
+                   "when none can be made, refuse to grade unless this is False.").tag(config=True)
+    sandbox_processes = Integer(256, help="Process/thread limit inside the sandbox.").tag(config=True)
+    sandbox_file_size_mb = Integer(256, help="Largest file the kernel may write (MiB).").tag(config=True)
+    sandbox_cpu_seconds = Integer(3600, help="CPU-time limit of the kernel (s).").tag(config=True)
+    sandbox_disk_mb = Integer(512, help="Size of the kernel's writable tmpfs folders (MiB).").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
+        if self.sandbox:
+            sandbox_mod.check_available()  # raises SandboxUnavailable with what to do
         self._guard_ready = False
         self._restarts = 0
         self._skip_replay: set[int] = set()
+        self._secret = secrets.token_hex(16)
+        self._last_reply: dict | None = None
         return super().preprocess(nb, resources, km=km)
+
+    def create_kernel_manager(self):
+        """A :class:`~nmautils.course.sandbox.SandboxedKernelManager`: IPC transport, and the
+        sandbox unless ``sandbox`` is False."""
+        if not self.kernel_name:
+            self.kernel_name = self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
+        self.km = sandbox_mod.SandboxedKernelManager(
+            kernel_name=self.kernel_name, config=self.config, sandbox=self.sandbox,
+            memory_gb=float(self.memory_limit_gb or 1024), processes=self.sandbox_processes,
+            file_size_mb=self.sandbox_file_size_mb, cpu_seconds=self.sandbox_cpu_seconds,
+            disk_mb=self.sandbox_disk_mb)
+        return self.km
+
+    def on_cell_executed(self, **kwargs):
+        self._last_reply = kwargs.get("execute_reply")
+        return super().on_cell_executed(**kwargs)
 
     # -- kernel-side helpers ---------------------------------------------------------------
     async def _silent(self, code: str, timeout: float) -> dict | None:
@@ -188,10 +141,41 @@ class GuardedExecute(Execute):
 
     async def _install_guard(self) -> None:
         limit = int(self.memory_limit_gb * 2**30) if self.memory_limit_gb else 0
-        code = _INSTALL.replace("{limit}", str(limit)).replace(
-            "{modules!r}", repr(GUARDED_MODULES)).replace("{prefixes!r}", repr(LIBRARY_PREFIXES))
+        code = _CALL.format(f"install({limit}, {GUARDED_MODULES!r}, {LIBRARY_PREFIXES!r}, "
+                            f"{self._secret!r})")
         await self._silent(code, timeout=max(60, self.probe_timeout))
         self._guard_ready = True
+
+    async def _execute_observed(self, cell, cell_index, execution_count, store_history):
+        """Run a test cell asking, in the same request, for an attestation that the kernel
+        computes only when the cell finished without an error; return (result, verdict).
+
+        ``verdict`` is "" when the grader saw the cell complete, else why not.
+        """
+        nonce = secrets.token_hex(8)
+        execute = self.kc.execute
+
+        def execute_with_attestation(code, *args, **kwargs):
+            kwargs["user_expressions"] = {_ATTEST: _CALL.format(f"attest({nonce!r})")}
+            return execute(code, *args, **kwargs)
+
+        self._last_reply = None
+        self.kc.execute = execute_with_attestation
+        try:
+            result = await super().async_execute_cell(cell, cell_index, execution_count,
+                                                      store_history)
+        finally:
+            self.kc.execute = execute
+        reply = (self._last_reply or {}).get("content", {})
+        if reply.get("status") != "ok":
+            return result, ""  # a failing test: nbgrader already records the error
+        value = reply.get("user_expressions", {}).get(_ATTEST, {})
+        shown = value.get("data", {}).get("text/plain", "") if isinstance(value, dict) else ""
+        if shown.strip("'\"") != expected_attestation(self._secret, nonce):
+            return result, ("The grader could not confirm that this test ran to completion "
+                            "(the kernel's execution machinery was altered by earlier code); "
+                            "this cell scores 0.")
+        return result, ""
 
     async def _restart(self) -> None:
         """Replace the dead or stuck kernel by a fresh one (same kernel manager settings)."""
@@ -268,8 +252,14 @@ class GuardedExecute(Execute):
             await self._silent(_CALL.format("reset()"), timeout=30)
         elif kind == "answer" and self.reset_before_tests:  # names and modules, not the seeds
             await self._silent(_CALL.format("reset(seeds=False)"), timeout=30)
+        verdict = ""
         try:
-            result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            if kind == "test":
+                result, verdict = await self._execute_observed(cell, cell_index, execution_count,
+                                                               store_history)
+            else:
+                result = await super().async_execute_cell(cell, cell_index, execution_count,
+                                                          store_history)
         except CellTimeoutError:  # the interrupt did not stop the cell: its output never ended
             await self._recover(
                 cell, cell_index,
@@ -283,6 +273,8 @@ class GuardedExecute(Execute):
                 "The kernel died while running this cell (os._exit, a crash, or out of memory). "
                 "The grader restarted it and re-ran the cells above; this cell scores 0.")
             return cell
+        if verdict:
+            cell.outputs.append(error_output("GraderObservationError", verdict))
         timed_out = any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
                         for o in cell.outputs)
         if timed_out:
