@@ -37,7 +37,7 @@ OWN = {
     "bench_notebooks.py": ("notebook_", "ci"),
 }
 #: Scripts written separately; their figure names are not known here.
-OTHERS = ("bench_encoding.py", "bench_grading.py")
+OTHERS = ("bench_encoding.py", "bench_grading.py", "bench_sandbox.py")
 
 
 def selects(figures: tuple[str, ...], only: str | None) -> bool:

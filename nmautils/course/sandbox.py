@@ -328,6 +328,23 @@ def prepare_private_dir(uid: int | None) -> Path:
     return root
 
 
+def copy_submission(folder: Path, private_dir: Path) -> Path:
+    """A fresh, world-readable copy of ``folder`` in ``private_dir`` (mounted read-only in the
+    sandbox and copied once more onto its tmpfs by the entry program). The student's folder is
+    never mounted itself, so nothing in the sandbox can reach it."""
+    target = private_dir / "submission" / folder.name
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(folder, target, symlinks=False, ignore_dangling_symlinks=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for root, _dirs, files in os.walk(private_dir / "submission"):
+        os.chmod(root, 0o755)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
+    os.chmod(private_dir / "submission", 0o755)
+    return target
+
+
 @functools.lru_cache(maxsize=1)
 def _probe() -> str:
     """"" when a sandbox can be made here, else the reason why not (cached per process)."""
@@ -399,9 +416,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         if self.sandbox:
             cwd = kw.get("cwd")
+            submission = copy_submission(Path(cwd), self._private) if cwd else None
             extra = 0 if self._uid is not None else _user_process_count()
             kernel_cmd = sandbox_command(
-                kernel_cmd, submission=Path(cwd) if cwd else None, private_dir=self._private,
+                kernel_cmd, submission=submission, private_dir=self._private,
                 env=kw.get("env") or os.environ, limits=self.limits, uid=self._uid,
                 extra_processes=extra)
             kw["cwd"] = str(self._private)
