@@ -112,3 +112,41 @@ def test_hidden_tests_and_public_lines(source_nb):
     public = nbt.public_lines(source_nb)
     assert "assert f(1) == 2" in public and "assert f(3) == 6" not in public
     assert "Because." not in public, "written answers (model answers) are not public"
+
+
+def test_regions_parse_every_marker_kind():
+    src = ("a = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION\n"
+           "### BEGIN HIDDEN TESTS\nassert b == 2\n### END HIDDEN TESTS\n"
+           "### BEGIN MARK SCHEME\nrubric\n### END MARK SCHEME")
+    found = nbt.regions(src)
+    assert [(r.kind, r.begin, r.end) for r in found] == [
+        ("solution", 1, 3), ("hidden tests", 4, 6), ("mark scheme", 7, 9)]
+    assert found[1].body(src) == "assert b == 2"
+    assert nbt.drop_regions(src, ("hidden tests", "mark scheme")) == (
+        "a = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION")
+    assert nbt.strip_solution_markers("x\n### BEGIN SOLUTION\n    y\n### END SOLUTION") == "x\n    y"
+    assert nbt.region_text(src, "solution") == "b = 2"
+    assert nbt.region_text("nothing here", "solution") == ""
+
+
+@pytest.mark.parametrize("src, message", [
+    ("### BEGIN SOLUTION\nx\n### BEGIN HIDDEN TESTS\ny\n### END HIDDEN TESTS\n### END SOLUTION",
+     "inside an open"),
+    ("### BEGIN HIDDEN TESTS\nassert True", "never closed"),
+    ("x\n### END SOLUTION", "without a matching"),
+    ("### BEGIN SOLUTION\nx\n### END HIDDEN TESTS", "without a matching"),
+])
+def test_malformed_markers_raise_everywhere(src, message):
+    with pytest.raises(nbt.MarkerError, match=message):
+        nbt.regions(src)
+    with pytest.raises(nbt.MarkerError):
+        nbt.drop_regions(src, ("solution",))
+    with pytest.raises(nbt.MarkerError):
+        nbt.hidden_tests(src)
+
+
+def test_feedback_hides_everything_after_a_malformed_marker():
+    from nmautils.course.feedback import sanitize_cell
+
+    cell = nbformat.v4.new_code_cell("check(x)\n### BEGIN HIDDEN TESTS\nassert secret_value == 3")
+    assert sanitize_cell(cell).source == "check(x)"

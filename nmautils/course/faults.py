@@ -33,7 +33,7 @@ BEGIN, END = notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION
 def _insert_in_solution(source: str, code: str) -> str:
     """Insert ``code`` as the first statement(s) of the solution region, at its indentation."""
     lines = source.splitlines()
-    start = next((i for i, line in enumerate(lines) if BEGIN in line), None)
+    start = next((r.begin for r in notebooks.regions(source) if r.kind == "solution"), None)
     if start is None:  # no markers: the whole cell is the answer
         return code + "\n" + source
     indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
@@ -51,7 +51,7 @@ def _append(source: str, code: str) -> str:
 
 def defined_names(source: str) -> tuple[list[str], list[str]]:
     """Top-level (functions, classes) defined by an answer cell (markers removed)."""
-    text = notebooks._drop_marker_lines(source, (BEGIN, END))
+    text = notebooks.strip_solution_markers(source)
     tree = ast.parse(text)
     funcs = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]

@@ -31,16 +31,18 @@ HIDDEN_MESSAGE = "a hidden test failed (hidden tests check your answer on other 
 
 
 def _hidden_lines(source: str) -> set[int]:
-    """1-based line numbers of the hidden region (markers included) of a cell source."""
-    out, inside = set(), False
-    for number, line in enumerate(source.splitlines(), start=1):
-        if notebooks.BEGIN_HIDDEN in line:
-            inside = True
-        if inside:
-            out.add(number)
-        if notebooks.END_HIDDEN in line:
-            inside = False
-    return out
+    """1-based line numbers of the hidden regions (markers included) of a cell source.
+
+    Malformed markers (:class:`~nmautils.course.notebooks.MarkerError`) count every line from
+    the first marker on as hidden: leaking nothing comes first.
+    """
+    try:
+        return {n + 1 for r in notebooks.regions(source) if r.kind == "hidden tests"
+                for n in r.lines}
+    except notebooks.MarkerError:
+        lines = source.splitlines()
+        first = next((i for i, line in enumerate(lines) if notebooks.marker_at(line)), len(lines))
+        return set(range(first + 1, len(lines) + 1))
 
 
 def _raised_in_hidden(output: NotebookNode, source: str, hidden: set[int]) -> bool:
@@ -69,14 +71,12 @@ def sanitize_cell(cell: NotebookNode) -> NotebookNode:
                                    traceback=[f"{ename}: {evalue}"])
             outputs.append(out)
         cell.outputs = outputs
-    for begin, end in ((notebooks.BEGIN_HIDDEN, notebooks.END_HIDDEN),
-                       (notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION),
-                       ("### BEGIN MARK SCHEME", "### END MARK SCHEME")):
-        if begin in source:
-            try:
-                source = notebooks._drop_region(source, begin, end)
-            except ValueError:  # unterminated region: drop everything after it
-                source = source.split(begin)[0]
+    try:
+        source = notebooks.drop_regions(source, tuple(notebooks.MARKERS))
+    except notebooks.MarkerError:  # malformed markers: drop everything from the first one on
+        lines = source.splitlines()
+        first = next((i for i, line in enumerate(lines) if notebooks.marker_at(line)), len(lines))
+        source = "\n".join(lines[:first])
     cell.source = source
     return cell
 

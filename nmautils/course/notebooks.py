@@ -14,7 +14,6 @@ that test them are ``test_<name>`` or ``test_<name>__<suffix>``, written answers
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,15 @@ BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
+BEGIN_MARK_SCHEME = "### BEGIN MARK SCHEME"
+END_MARK_SCHEME = "### END MARK SCHEME"
+
+#: nbgrader's region markers, by kind: (begin, end). A marker counts anywhere in a line.
+MARKERS = {
+    "solution": (BEGIN_SOLUTION, END_SOLUTION),
+    "hidden tests": (BEGIN_HIDDEN, END_HIDDEN),
+    "mark scheme": (BEGIN_MARK_SCHEME, END_MARK_SCHEME),
+}
 
 SOLUTION_BANNER = (
     "> **Solution notebook** - generated from `source/{assignment}/` by `make build`; "
@@ -113,28 +121,91 @@ def answer_tests(nb: NotebookNode) -> dict[str, list[str]]:
     return answers
 
 
-def _drop_region(text: str, begin: str, end: str) -> str:
-    """Remove every region from a line containing ``begin`` to a line containing ``end``."""
-    out, skipping = [], False
-    for line in text.splitlines():
+class MarkerError(ValueError):
+    """nbgrader markers that do not pair up: nested, unterminated, or an end without a begin."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """One marked region of a cell: line ``begin`` holds its BEGIN marker, ``end`` its END marker
+    (0-based line numbers of ``source.splitlines()``)."""
+
+    kind: str  # a key of MARKERS
+    begin: int
+    end: int
+
+    @property
+    def lines(self) -> range:
+        """Every line of the region, markers included."""
+        return range(self.begin, self.end + 1)
+
+    def body(self, source: str) -> str:
+        """The text between the markers."""
+        return "\n".join(source.splitlines()[self.begin + 1 : self.end])
+
+
+def marker_at(line: str) -> tuple[str, str] | None:
+    """``(kind, "begin" | "end")`` of the nbgrader marker in ``line``, or None."""
+    for kind, (begin, end) in MARKERS.items():
         if begin in line:
-            skipping = True
-            continue
+            return kind, "begin"
         if end in line:
-            skipping = False
+            return kind, "end"
+    return None
+
+
+def regions(source: str) -> list[Region]:
+    """Every marked region of a cell source, in order - the one parser of nbgrader markers.
+
+    Raises
+    ------
+    MarkerError
+        When a region opens inside another, is never closed, or closes without being opened.
+    """
+    found: list[Region] = []
+    open_kind, open_line = None, -1
+    for number, line in enumerate(source.splitlines()):
+        marker = marker_at(line)
+        if marker is None:
             continue
-        if not skipping:
-            out.append(line)
-    if skipping:
-        raise ValueError(f"unterminated {begin!r} region")
-    return "\n".join(out)
+        kind, side = marker
+        if side == "begin":
+            if open_kind is not None:
+                raise MarkerError(f"line {number + 1}: {MARKERS[kind][0]!r} inside an open "
+                                  f"{open_kind!r} region (from line {open_line + 1})")
+            open_kind, open_line = kind, number
+        else:
+            if open_kind != kind:
+                raise MarkerError(f"line {number + 1}: {MARKERS[kind][1]!r} without a matching "
+                                  f"{MARKERS[kind][0]!r}")
+            found.append(Region(kind, open_line, number))
+            open_kind = None
+    if open_kind is not None:
+        raise MarkerError(f"line {open_line + 1}: {MARKERS[open_kind][0]!r} is never closed")
+    return found
+
+
+def drop_regions(source: str, kinds: tuple[str, ...], keep_body: bool = False) -> str:
+    """``source`` without its regions of ``kinds`` (markers and body; with ``keep_body`` only the
+    marker lines go). Raises :class:`MarkerError` for malformed markers."""
+    dropped: set[int] = set()
+    for region in regions(source):
+        if region.kind in kinds:
+            dropped |= {region.begin, region.end} if keep_body else set(region.lines)
+    return "\n".join(line for n, line in enumerate(source.splitlines()) if n not in dropped)
+
+
+def region_text(source: str, kind: str) -> str:
+    """The body of the first region of ``kind`` ("" when there is none)."""
+    for region in regions(source):
+        if region.kind == kind:
+            return region.body(source)
+    return ""
 
 
 def hidden_tests(cell_source: str) -> str:
     """The text between the hidden-test markers of a cell ("" when it has none)."""
-    if BEGIN_HIDDEN not in cell_source:
-        return ""
-    return cell_source.split(BEGIN_HIDDEN, 1)[1].split(END_HIDDEN, 1)[0]
+    return region_text(cell_source, "hidden tests")
 
 
 def public_lines(nb: NotebookNode) -> set[str]:
@@ -147,18 +218,13 @@ def public_lines(nb: NotebookNode) -> set[str]:
         line.strip()
         for cell in nb.cells
         if cell_kind(cell) != "written"
-        for line in _drop_region(cell.source, BEGIN_HIDDEN, END_HIDDEN).splitlines()
+        for line in drop_regions(cell.source, ("hidden tests",)).splitlines()
     }
 
 
-def _drop_marker_lines(text: str, markers: tuple[str, ...]) -> str:
-    kept = [line for line in text.splitlines() if not any(m in line for m in markers)]
-    return "\n".join(kept)
-
-
-def _dedent_solution(text: str) -> str:
-    """Remove marker lines but keep the solution code at its indentation."""
-    return _drop_marker_lines(text, (BEGIN_SOLUTION, END_SOLUTION))
+def strip_solution_markers(text: str) -> str:
+    """Remove the solution marker lines but keep the solution code at its indentation."""
+    return drop_regions(text, ("solution",), keep_body=True)
 
 
 def solution_notebook(source: NotebookNode, assignment: str) -> NotebookNode:
@@ -178,8 +244,8 @@ def solution_notebook(source: NotebookNode, assignment: str) -> NotebookNode:
     """
     nb = copy.deepcopy(source)
     for cell in nb.cells:
-        text = _drop_region(cell.source, BEGIN_HIDDEN, END_HIDDEN)
-        cell.source = _dedent_solution(text).rstrip("\n")
+        text = drop_regions(cell.source, ("hidden tests",))
+        cell.source = strip_solution_markers(text).rstrip("\n")
         cell.metadata.pop("nbgrader", None)
         if cell.cell_type == "code":
             cell.outputs = []
@@ -192,13 +258,10 @@ def solution_notebook(source: NotebookNode, assignment: str) -> NotebookNode:
 
 def solution_region(cell_source: str) -> str:
     """The code between the solution markers of an answer cell (the whole cell if unmarked)."""
-    lines = cell_source.splitlines()
-    try:
-        start = next(i for i, line in enumerate(lines) if BEGIN_SOLUTION in line)
-        stop = next(i for i, line in enumerate(lines) if END_SOLUTION in line)
-    except StopIteration:
-        return cell_source
-    return "\n".join(lines[start + 1 : stop])
+    for region in regions(cell_source):
+        if region.kind == "solution":
+            return region.body(cell_source)
+    return cell_source
 
 
 def fill_submission(
@@ -240,16 +303,13 @@ def fill_submission(
         if gid not in solutions or gid in blank:
             continue
         text = replace.get(gid, solutions[gid])
-        cell.source = _drop_marker_lines(text, (BEGIN_SOLUTION, END_SOLUTION))
+        cell.source = strip_solution_markers(text)
     return nb
 
 
-_MARKERS = re.compile(r"BEGIN (SOLUTION|HIDDEN TESTS|MARK SCHEME)|END (SOLUTION|HIDDEN TESTS|MARK SCHEME)")
-
-
 def has_markers(nb: NotebookNode) -> bool:
-    """True when any cell still carries an nbgrader marker."""
-    return any(_MARKERS.search(cell.source) for cell in nb.cells)
+    """True when any cell still carries an nbgrader marker (paired or not)."""
+    return any(marker_at(line) for cell in nb.cells for line in cell.source.splitlines())
 
 
 def strip_outputs(nb: NotebookNode) -> NotebookNode:
