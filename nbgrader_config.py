@@ -24,10 +24,13 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
-# Autograding runs in nmautils' hardened Execute (nmautils/course/guard.py): the kernel gets an
-# address-space limit, global state (np/torch rebound, monkeypatched helpers, default dtype, seeds)
-# is reset before every test cell, and a kernel that dies or ignores the timeout is restarted,
-# so a faulty answer costs only its own exercise.
+# Autograding runs in nmautils' hardened Execute (nmautils/course/guard.py): every kernel runs in
+# a bubblewrap sandbox (nmautils/course/sandbox.py: only its own submission copy, no network, an
+# unprivileged user, resource limits, a PID namespace) and grading refuses when none can be made
+# (opt out explicitly: `nbgrader autograde A --GuardedExecute.sandbox=False`); the interpreter
+# (module attributes, IPython hooks, builtins, library classes, dtype, seeds) is restored before
+# every test cell, a test counts only when the kernel attests it ran to completion, and a kernel
+# that dies or ignores the timeout is restarted, so a faulty answer costs only its own exercise.
 try:
     from nmautils.course.guard import autograde_preprocessors
 except ImportError:  # nmautils not installed: plain nbgrader behaviour

@@ -52,7 +52,7 @@ class FaultRun:
         lines = [f"{submission} of {self.assignment} ({g.status}), faults {self.plan[submission]} "
                  f"{self.notebook_faults.get(submission, [])}:"]
         for test, points in self.test_points.items():
-            got = g.cells.get(test, (None,))[0]
+            got = g.cells[test].score if test in g.cells else None
             lines.append(f"  {test:36s} expect {self.expectation(submission, test):4s} "
                          f"of {points:g}  got {got}")
         lines += [f"  message: {m}" for m in g.messages]
@@ -151,7 +151,7 @@ def make_tests(assignment: str, timeout: int = DEFAULT_TIMEOUT) -> dict:
         bad = []
         for student, grade in fault_run.grades.items():
             for test, points in fault_run.test_points.items():
-                want, got = fault_run.expectation(student, test), grade.cells[test][0]
+                want, got = fault_run.expectation(student, test), grade.cells[test].score
                 ok = {"zero": got == 0, "keep": got == points,
                       "own": got is not None and 0 <= got <= points}[want]
                 if not ok:
@@ -163,7 +163,7 @@ def make_tests(assignment: str, timeout: int = DEFAULT_TIMEOUT) -> dict:
         for student, grade in fault_run.grades.items():
             text = "\n".join(grade.messages)
             for test in fault_run.test_points:
-                if grade.cells[test][0] is not None and grade.cells[test][0] < fault_run.test_points[test] \
+                if grade.cells[test].score is not None and grade.cells[test].score < fault_run.test_points[test] \
                         and grade.status == "graded":
                     assert test in text, fault_run.describe(student)
             for fault in fault_run.notebook_faults.get(student, []):

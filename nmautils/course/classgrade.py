@@ -35,7 +35,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from . import notebooks
-from .grading import REPO_ROOT, Course
+from .grading import REPO_ROOT, CellScore, Course
 
 MESSAGE_CHARS = 300
 
@@ -46,17 +46,31 @@ class StudentGrade:
 
     student: str
     status: str  # "graded", "missing", "flagged"
-    cells: dict[str, tuple[float | None, float, str]] = field(default_factory=dict)
+    cells: dict[str, CellScore] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def score(self) -> float:
-        return sum(s or 0.0 for s, _, kind in self.cells.values() if kind == "autograded")
+        return sum(c.score or 0.0 for c in self.cells.values() if c.kind == "autograded")
 
     @property
     def max_score(self) -> float:
-        return sum(m for _, m, kind in self.cells.values() if kind == "autograded")
+        return sum(c.max_score for c in self.cells.values() if c.kind == "autograded")
+
+
+@dataclass(frozen=True)
+class GradingTask:
+    """One student's grading job, as sent to a worker process."""
+
+    assignment: str
+    student: str
+    folder: str  # the student's submission folder
+    template: str  # the generated template course
+    out: str  # the class run's output folder
+    timeout: int | None = None
+    feedback: bool = False
+    sandbox: bool = True
 
 
 # -- template course ---------------------------------------------------------------------------
@@ -132,7 +146,7 @@ def _cell_messages(nb: notebooks.NotebookNode, grade: StudentGrade) -> list[str]
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         guard_notes = [o for o in errors if str(o.get("evalue", "")).startswith(MARK)]
         if notebooks.cell_kind(cell) == "test" and gid in grade.cells:
-            score, max_score, _ = grade.cells[gid]
+            score, max_score = grade.cells[gid].score, grade.cells[gid].max_score
             if (score or 0) < max_score:
                 why = errors[-1] if errors else None
                 reason = f"{why.get('ename')}: {why.get('evalue', '')}" if why else "no error recorded"
@@ -151,9 +165,7 @@ def _log_error(log: str) -> str:
 
 
 def _read_scores(course: Course, assignment: str, student: str, grade: StudentGrade) -> None:
-    result = course.scores(assignment, student)
-    for gid, cell in result.cells.items():
-        grade.cells[gid] = (cell.score, cell.max_score, cell.kind)
+    grade.cells.update(course.scores(assignment, student).cells)
 
 
 def _zero_scores(template: Path, assignment: str, grade: StudentGrade) -> None:
@@ -163,88 +175,104 @@ def _zero_scores(template: Path, assignment: str, grade: StudentGrade) -> None:
         for cell in notebooks.graded_cells(nb):
             if cell.kind in ("test", "written", "task"):
                 kind = "autograded" if cell.cell_type == "code" else "manual"
-                grade.cells[cell.grade_id] = (0.0, cell.points, kind)
+                grade.cells[cell.grade_id] = CellScore(cell.grade_id, 0.0, cell.points, kind)
 
 
-def grade_student(assignment: str, student: str, folder: str, template: str, out: str,
-                  timeout: int | None = None, feedback: bool = False,
-                  sandbox: bool = True) -> StudentGrade:
+def intake(files: Path, template: Path, assignment: str, dest: Path, grade: StudentGrade) -> int:
+    """Check a student's files and place the gradable notebooks in ``dest`` (nbgrader's
+    ``submitted/<student>/<assignment>``); return how many there are.
+
+    Messages and the status go into ``grade``: a misnamed notebook is graded in place of the
+    expected one, a missing one scores 0, an unreadable one flags the submission, deleted locked
+    cells are put back and edited ones reported.
+    """
+    present = sorted(files.glob("*.ipynb")) if files.is_dir() else []
+    wanted = expected_notebooks(template, assignment)
+    unmatched = [p for p in present if p.name not in wanted]
+    gradable = 0
+    for name in wanted:
+        src = files / name
+        if not src.exists():
+            if len(unmatched) == 1 and len(wanted) == 1:
+                src = unmatched.pop()
+                grade.messages.append(f"{name}: not found; graded {src.name!r} in its place")
+            else:
+                grade.messages.append(f"{name}: missing from the submission; its cells score 0")
+                continue
+        try:
+            nb = notebooks.read(src)
+        except Exception as exc:  # not JSON, not a notebook
+            grade.status = "flagged"
+            grade.messages.append(_first_line(
+                f"{name}: cannot be read ({type(exc).__name__}: {exc}); its cells score 0"))
+            continue
+        release = notebooks.read(template / "release" / assignment / name)
+        grade.messages.extend(_tampering(nb, release))
+        if restore_deleted_cells(nb, release):
+            notebooks.write(nb, dest / name)
+        else:
+            shutil.copy2(src, dest / name)
+        gradable += 1
+    for extra in unmatched:
+        grade.messages.append(f"{extra.name}: not part of the assignment; ignored")
+    return gradable
+
+
+def autograde(course: Course, task: GradingTask, grade: StudentGrade) -> None:
+    """Autograde the intake of ``task`` in ``course``; scores and messages go into ``grade``,
+    the autograded notebooks (and feedback) into the class run's output folder."""
+    template, out = Path(task.template), Path(task.out)
+    result = course.api.autograde(task.assignment, task.student, force=True, create=True)
+    _read_scores(course, task.assignment, task.student, grade)
+    if not result["success"] or not grade.cells:
+        grade.status = "flagged"
+        grade.messages.append(_first_line("nbgrader autograde failed: " + _log_error(
+            result.get("log") or "")))
+        if not grade.cells:
+            _zero_scores(template, task.assignment, grade)
+        return
+    graded = course.root / "autograded" / task.student / task.assignment
+    for path in sorted(graded.glob("*.ipynb")):
+        grade.messages.extend(_cell_messages(notebooks.read(path), grade))
+    target = out / "autograded" / task.student / task.assignment
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(graded, target)
+    if task.feedback:
+        from . import feedback as feedback_mod
+
+        fb_target = out / "feedback" / task.student / task.assignment
+        fb_target.mkdir(parents=True, exist_ok=True)
+        for html in feedback_mod.generate(course, task.assignment, task.student):
+            shutil.copy2(html, fb_target / html.name)
+
+
+def grade_student(task: GradingTask) -> StudentGrade:
     """Autograde one student in a private copy of the template course (a worker's task)."""
     start = time.perf_counter()
-    template_p, out_p = Path(template), Path(out)
-    grade = StudentGrade(student, "graded")
+    template = Path(task.template)
+    grade = StudentGrade(task.student, "graded")
     try:
-        with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as tmp:
             root = Path(tmp) / "course"
-            shutil.copytree(template_p, root, ignore=shutil.ignore_patterns("submitted", "autograded",
-                                                                            "feedback"))
-            course = Course(root, timeout=timeout, sandbox=sandbox)
-            files = _student_files(Path(folder), assignment)
-            dest = root / "submitted" / student / assignment
+            shutil.copytree(template, root, ignore=shutil.ignore_patterns(
+                "submitted", "autograded", "feedback"))
+            dest = root / "submitted" / task.student / task.assignment
             dest.mkdir(parents=True)
-            present = sorted(files.glob("*.ipynb")) if files.is_dir() else []
-            wanted = expected_notebooks(template_p, assignment)
-            unmatched = [p for p in present if p.name not in wanted]
-            gradable = 0
-            for name in wanted:
-                src = files / name
-                if not src.exists():
-                    if len(unmatched) == 1 and len(wanted) == 1:
-                        src = unmatched.pop()
-                        grade.messages.append(f"{name}: not found; graded {src.name!r} in its place")
-                    else:
-                        grade.messages.append(f"{name}: missing from the submission; its cells score 0")
-                        continue
-                try:
-                    nb = notebooks.read(src)
-                except Exception as exc:  # not JSON, not a notebook
-                    grade.status = "flagged"
-                    grade.messages.append(_first_line(
-                        f"{name}: cannot be read ({type(exc).__name__}: {exc}); its cells score 0"))
-                    continue
-                release = notebooks.read(template_p / "release" / assignment / name)
-                grade.messages.extend(_tampering(nb, release))
-                if restore_deleted_cells(nb, release):
-                    notebooks.write(nb, dest / name)
-                else:
-                    shutil.copy2(src, dest / name)
-                gradable += 1
-            for extra in unmatched:
-                grade.messages.append(f"{extra.name}: not part of the assignment; ignored")
-            if not gradable:
-                _zero_scores(template_p, assignment, grade)
+            files = _student_files(Path(task.folder), task.assignment)
+            if not intake(files, template, task.assignment, dest, grade):
+                _zero_scores(template, task.assignment, grade)
                 if grade.status == "graded":
                     grade.status = "missing"
                 return grade
-            result = course.api.autograde(assignment, student, force=True, create=True)
-            _read_scores(course, assignment, student, grade)
-            if not result["success"] or not grade.cells:
-                grade.status = "flagged"
-                grade.messages.append(_first_line("nbgrader autograde failed: " + _log_error(
-                    result.get("log") or "")))
-                if not grade.cells:
-                    _zero_scores(template_p, assignment, grade)
-                return grade
-            graded = root / "autograded" / student / assignment
-            for path in sorted(graded.glob("*.ipynb")):
-                grade.messages.extend(_cell_messages(notebooks.read(path), grade))
-            target = out_p / "autograded" / student / assignment
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(graded, target)
-            if feedback:
-                from . import feedback as feedback_mod
-
-                fb_target = out_p / "feedback" / student / assignment
-                fb_target.mkdir(parents=True, exist_ok=True)
-                for html in feedback_mod.generate(course, assignment, student):
-                    shutil.copy2(html, fb_target / html.name)
+            course = Course(root, timeout=task.timeout, sandbox=task.sandbox)
+            autograde(course, task, grade)
     except Exception as exc:  # never let one student stop the class run
         grade.status = "flagged"
         grade.messages.append(_first_line(f"grading crashed: {type(exc).__name__}: {exc}"))
         grade.messages.append(_first_line(traceback.format_exc().splitlines()[-1]))
         if not grade.cells:
-            _zero_scores(template_p, assignment, grade)
+            _zero_scores(template, task.assignment, grade)
     finally:
         grade.seconds = time.perf_counter() - start
     return grade
@@ -257,8 +285,8 @@ def _context():
     return get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
 
 
-def _task(args: tuple) -> StudentGrade:
-    return grade_student(*args)
+def _task(task: GradingTask) -> StudentGrade:
+    return grade_student(task)
 
 
 # -- the class run -------------------------------------------------------------------------------
@@ -275,7 +303,7 @@ class ClassResult:
 
     def scores(self) -> dict[str, dict[str, float | None]]:
         """``{student: {grade id: score}}`` (for determinism checks)."""
-        return {g.student: {k: v[0] for k, v in sorted(g.cells.items())} for g in self.grades}
+        return {g.student: {k: v.score for k, v in sorted(g.cells.items())} for g in self.grades}
 
 
 def find_students(submitted: Path) -> list[str]:
@@ -296,8 +324,8 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
         template = make_template(assignment, Path(tmp) / "template", repo_root)
-        tasks = [(assignment, s, str(submitted / s), str(template), str(out), timeout, feedback,
-                  sandbox) for s in students]
+        tasks = [GradingTask(assignment, s, str(submitted / s), str(template), str(out), timeout,
+                             feedback, sandbox) for s in students]
         if workers <= 1:
             grades = [_task(t) for t in tasks]
         else:
@@ -326,26 +354,27 @@ def write_gradebook(assignment: str, template: Path, grades: list[StudentGrade],
         for g in grades:
             gb.update_or_create_student(g.student)
             gb.update_or_create_submission(assignment, g.student)
-            for gid, (score, _, kind) in g.cells.items():
-                if gid not in nb_of or kind != "autograded":
+            for gid, cell in g.cells.items():
+                if gid not in nb_of or cell.kind != "autograded":
                     continue
                 try:
                     grade = gb.find_grade(gid, nb_of[gid], assignment, g.student)
                 except MissingEntry:
                     continue
-                grade.auto_score = score
+                grade.auto_score = cell.score
                 grade.needs_manual_grade = False
             gb.db.commit()
 
 
 def write_csv(result: ClassResult, path: Path) -> None:
-    cells = sorted({gid for g in result.grades for gid, v in g.cells.items() if v[2] == "autograded"})
+    cells = sorted({gid for g in result.grades for gid, v in g.cells.items() if v.kind == "autograded"})
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["student", "status", "score", "max_score", *cells, "messages"])
         for g in result.grades:
             row = [g.student, g.status, f"{g.score:g}", f"{g.max_score:g}"]
-            row += ["" if g.cells.get(c, (None,))[0] is None else f"{g.cells[c][0]:g}" for c in cells]
+            row += ["" if c not in g.cells or g.cells[c].score is None else f"{g.cells[c].score:g}"
+                    for c in cells]
             row.append(" | ".join(g.messages))
             writer.writerow(row)
 
