@@ -52,35 +52,42 @@ def grating(
     patch: bool = False,
     centred: bool = False,
 ) -> torch.Tensor:
-    """Make an image of a square-wave grating.
+    """Make an image of a square-wave grating, exactly as the original course defines it.
 
-    The grating is defined on the full 480 x 640 pixel screen and sampled at the centres of a
-    coarser grid of ``round(480 * res) x round(640 * res)`` pixels.
+    Pixel ``(row, col)`` of the ``round(480 * res) x round(640 * res)`` image is 1 where
+    ``cos(u cos(theta) + v sin(theta)) > 0`` and 0 elsewhere, with ``u = sf * col / res`` and
+    ``v = sf * row / res``: the phase is zero at the top-left pixel, and there is no factor of
+    2 pi, so one period spans ``2 pi / sf`` full-resolution pixels (about 176 for the default
+    1/28: 17.6 pixels at ``res=0.1``, 4.4 at ``res=0.025``).
 
     Parameters
     ----------
     angle : float
-        Orientation of the grating in degrees (a Python number, or a 0-d / one-element array or
-        tensor). 0 gives vertical stripes; angles that differ by 180 degrees give the same image.
+        Orientation in degrees (a Python number, or a 0-d / one-element array or tensor).
+        0 gives vertical stripes. Angles 180 degrees apart give the same image (bit for bit: the
+        angle is reduced modulo 180 first), so a grating's drifting *direction* is not in it.
     sf : float
-        Spatial frequency in radians of phase per full-resolution pixel (the convention of the
-        original course), so one period spans ``2 * pi / sf`` screen pixels (about 176 for the
-        default 1/28, i.e. between 3 and 4 periods across the screen). This keeps the stripes
-        resolvable even at ``res=0.025``.
+        Spatial frequency in radians of phase per full-resolution screen pixel.
     res : float
-        Resolution of the returned image relative to the 480 x 640 screen (0.1 -> 48 x 64,
-        0.025 -> 12 x 16).
+        Resolution relative to the 480 x 640 screen (0.1 -> 48 x 64, 0.025 -> 12 x 16).
     patch : bool
-        If true, only a circular patch of grating (radius one third of the screen height,
-        centred) is shown on a uniform grey background.
+        If true (as in the original), the angle gets 0.1 rad more, and only a disc of radius
+        ``640 / 6 * res`` pixels centred at ``(0.75 W, 0.5 H)`` - right of centre - shows the
+        grating; the rest is 0.5.
     centred : bool
-        If true, values are -0.5 / 0.5 (grey background 0), as in the encoding tutorial;
-        otherwise 0 / 1 (grey 0.5), as in the assignment.
+        If true, subtract 0.5 (values +-0.5, the grey background 0), as the encoding tutorial
+        does; otherwise values are 0 / 1 (background 0.5), as in the assignment.
 
     Returns
     -------
     torch.Tensor
         float32 image of shape ``(round(480 * res), round(640 * res))``.
+
+    Examples
+    --------
+    >>> img = grating(0.0, res=0.1)
+    >>> img[0, :3].tolist(), float(img[:, 0].min())  # vertical stripes; 1 at the top-left
+    ([1.0, 1.0, 1.0], 1.0)
     """
     theta_deg = _scalar_angle(angle)
     for name, value in (("sf", sf), ("res", res)):
@@ -92,21 +99,15 @@ def grating(
     if height < 1 or width < 1:
         raise ValueError(f"res={res!r} is too small: the image would have shape {(height, width)}.")
 
-    # Orientation is defined modulo 180 degrees; reducing it first makes grating(a) and
-    # grating(a + 180) identical bit for bit.
-    theta = math.radians(theta_deg % 180.0)
-    # Pixel centres of the coarse grid in full-resolution screen coordinates, origin at the
-    # screen centre.
-    y = (np.arange(height) + 0.5) / res - SCREEN_SHAPE[0] / 2
-    x = (np.arange(width) + 0.5) / res - SCREEN_SHAPE[1] / 2
-    yy, xx = np.meshgrid(y, x, indexing="ij")
-    # Distance along the direction orthogonal to the stripes. A small phase offset keeps pixel
-    # centres away from exact zero crossings of the cosine.
-    phase = sf * (xx * math.cos(theta) + yy * math.sin(theta)) + 0.3
-    image = (np.cos(phase) > 0).astype(np.float32)
+    theta = math.radians(theta_deg % 180.0) + (0.1 if patch else 0.0)
+    v = sf * np.arange(height) / res
+    u = sf * np.arange(width) / res
+    vv, uu = np.meshgrid(v, u, indexing="ij")
+    image = (np.cos(uu * math.cos(theta) + vv * math.sin(theta)) > 0).astype(np.float32)
     if patch:
-        radius = SCREEN_SHAPE[0] / 3
-        image[np.hypot(xx, yy) > radius] = 0.5
+        rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+        inside = np.hypot(cols - 0.75 * width, rows - 0.5 * height) < SCREEN_SHAPE[1] / 6 * res
+        image[~inside] = 0.5
     if centred:
         image -= 0.5
     return torch.from_numpy(image)
@@ -121,52 +122,62 @@ def _check_int(value: object, name: str, minimum: int) -> int:
 
 
 def filters(out_channels: int = 6, K: int = 7, subtract_mean: bool = False) -> torch.Tensor:
-    """Build a bank of centre-surround and Gabor filters for a Conv2d layer.
+    """Centre-surround and Gabor filters for a Conv2d layer, as the original course defines them.
+
+    On the grid ``x = linspace(-K/2, K/2, K)`` (meshgrid with ``indexing="ij"``: the first
+    coordinate runs down the rows) with ``r = sqrt(x**2 + y**2)`` and ``sigma = 1.1``:
+
+    - filter 0 is the centre-surround filter
+      ``exp(-r / (2 sigma**2)) - 0.5 exp(-r / (2 (2 sigma)**2))`` (exponential in ``r``, not
+      ``r**2``), filter 1 its negative;
+    - filters 2, 3, ... are odd-phase Gabors
+      ``exp(-r / (2 (0.4 sigma)**2)) cos(2 pi x' / 10 + pi / 2)`` with
+      ``x' = x cos(theta) + y sin(theta)`` at ``theta = linspace(0, 180, out_channels - 1)[:-1]``
+      degrees (0, 45, 90, 135 for six filters). Their envelope is so narrow that each is nearly
+      a pair of +-1 pixels; the 0-degree one is a horizontal edge, while ``grating(0)`` has
+      vertical stripes.
+
+    Each filter is divided by its largest absolute value.
 
     Parameters
     ----------
     out_channels : int
-        Number of filters (at least 2). The first two are centre-surround filters (a difference
-        of Gaussians: an on-centre filter and its negation, the off-centre filter); the
-        remaining ``out_channels - 2`` are Gabor filters at orientations
-        ``180 * k / (out_channels - 2)`` degrees, ``k = 0, 1, ...`` (evenly spaced in [0, 180)).
+        Number of filters (at least 2).
     K : int
         Filter size in pixels (odd and positive), so filters are K x K.
     subtract_mean : bool
-        If true, remove each filter's mean after normalising (the encoding tutorial does this);
-        the largest absolute value may then differ slightly from 1.
+        If true, subtract each filter's mean after normalising, as the encoding tutorial does
+        (this moves only the centre-surround pair; the Gabors have zero mean). The assignment's
+        CNN does not.
 
     Returns
     -------
     torch.Tensor
         float32 tensor of shape ``(out_channels, 1, K, K)``, ready to copy into
-        ``conv.weight`` of an ``nn.Conv2d(1, out_channels, K)``. Each filter is scaled so that
-        its largest absolute value is 1 (before the optional mean subtraction).
+        ``conv.weight`` of an ``nn.Conv2d(1, out_channels, K)``.
+
+    Examples
+    --------
+    >>> bank = filters(6, 7)
+    >>> tuple(bank.shape), float(bank[0].abs().max()), bool(torch.equal(bank[1], -bank[0]))
+    ((6, 1, 7, 7), 1.0, True)
     """
     out_channels = _check_int(out_channels, "out_channels", 2)
     K = _check_int(K, "K", 1)
     if K % 2 == 0:
         raise ValueError(f"K should be odd (so the filter has a centre pixel), but got {K}.")
 
-    coords = np.arange(K) - K // 2
-    yy, xx = np.meshgrid(coords, coords, indexing="ij")
-    r2 = xx**2 + yy**2
-
-    def gaussian(sigma: float) -> np.ndarray:
-        g = np.exp(-r2 / (2 * sigma**2))
-        return g / g.sum()
-
-    sigma_centre, sigma_surround = max(K / 8, 0.5), max(K / 4, 1.0)
-    dog = gaussian(sigma_centre) - gaussian(sigma_surround)
-    bank = [dog, -dog]
-
-    n_gabor = out_channels - 2
-    sigma_env, wavelength = max(K / 4, 1.0), max(K / 1.75, 2.0)
-    envelope = np.exp(-r2 / (2 * sigma_env**2))
-    for k in range(n_gabor):
-        theta = math.pi * k / n_gabor
-        along = xx * math.cos(theta) + yy * math.sin(theta)
-        bank.append(envelope * np.cos(2 * math.pi * along / wavelength))
+    grid = np.linspace(-K / 2, K / 2, K)
+    xx, yy = np.meshgrid(grid, grid, indexing="ij")
+    r = np.sqrt(xx**2 + yy**2)
+    sigma = 1.1
+    centre_surround = np.exp(-r / (2 * sigma**2)) - 0.5 * np.exp(-r / (2 * (2 * sigma) ** 2))
+    bank = [centre_surround, -centre_surround]
+    envelope = np.exp(-r / (2 * (0.4 * sigma) ** 2))
+    for theta_deg in np.linspace(0, 180, out_channels - 1)[:-1]:
+        theta = np.deg2rad(theta_deg)
+        along = xx * np.cos(theta) + yy * np.sin(theta)
+        bank.append(envelope * np.cos(2 * np.pi * along / 10 + np.pi / 2))
 
     out = np.stack(bank).astype(np.float64)
     peak = np.abs(out).max(axis=(1, 2), keepdims=True)

@@ -1,5 +1,7 @@
 """Tests of nmautils.stimuli: grating images and filter banks."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -99,12 +101,75 @@ def test_filters_other_sizes_and_mean():
     assert filters(2).shape == (2, 1, 7, 7)
 
 
-def test_filters_gabor_orientations_evenly_spaced():
-    # With 4 Gabors at 0, 45, 90, 135 degrees: the 90-degree one is the 0-degree one transposed
-    f = filters(out_channels=6, K=7)
-    assert torch.allclose(f[4, 0], f[2, 0].T, atol=1e-6)
-    # and the 135-degree one is the 45-degree one mirrored left-right
-    assert torch.allclose(f[5, 0], torch.flip(f[3, 0], dims=[1]), atol=1e-6)
+def _filters_by_formula(C: int, K: int) -> np.ndarray:
+    """Section C of the curriculum, element by element in plain Python (independent code)."""
+    grid = [-K / 2 + i * K / (K - 1) for i in range(K)] if K > 1 else [-K / 2]
+    sigma = 1.1
+    thetas = [180 * k / (C - 2) for k in range(C - 2)]  # linspace(0, 180, C - 1)[:-1]
+    bank = np.zeros((C, K, K))
+    for i, x in enumerate(grid):  # 'ij': x runs down the rows
+        for j, y in enumerate(grid):
+            r = math.sqrt(x * x + y * y)
+            cs = math.exp(-r / (2 * sigma**2)) - 0.5 * math.exp(-r / (2 * (2 * sigma) ** 2))
+            bank[0, i, j], bank[1, i, j] = cs, -cs
+            for k, t in enumerate(thetas):
+                xp = x * math.cos(math.radians(t)) + y * math.sin(math.radians(t))
+                bank[2 + k, i, j] = (math.exp(-r / (2 * (0.4 * sigma) ** 2))
+                                     * math.cos(2 * math.pi * xp / 10 + math.pi / 2))
+    for f in bank:
+        f /= np.abs(f).max()
+    return bank
+
+
+@pytest.mark.parametrize("C, K", [(6, 7), (4, 5), (10, 9)])
+def test_filters_match_the_original_definition(C, K):
+    expected = _filters_by_formula(C, K)
+    got = filters(C, K).numpy()[:, 0]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    centred = filters(C, K, subtract_mean=True).numpy()[:, 0]
+    np.testing.assert_allclose(centred, expected - expected.mean(axis=(1, 2), keepdims=True),
+                               atol=1e-6)
+
+
+def test_filters_derived_facts():
+    bank = filters(6, 7).numpy()[:, 0]
+    # the mean subtraction of the encoding tutorial moves only the centre-surround pair, by 0.104
+    # (the on-centre filter has mean -0.104, the off-centre one +0.104)
+    shift = bank - filters(6, 7, subtract_mean=True).numpy()[:, 0]
+    assert shift[0].mean() == pytest.approx(-0.104, abs=1e-3)
+    assert shift[1].mean() == pytest.approx(0.104, abs=1e-3)
+    np.testing.assert_allclose(shift[2:], 0, atol=1e-6)
+    # the 0-degree Gabor changes down the rows (a horizontal edge), constant-signed along a row
+    g0 = bank[2]
+    assert np.abs(np.diff(g0, axis=0)).sum() > np.abs(np.diff(g0, axis=1)).sum()
+
+
+def _grating_by_formula(angle: float, sf: float, res: float, patch: bool) -> np.ndarray:
+    h, w = round(480 * res), round(640 * res)
+    theta = math.radians(angle % 180) + (0.1 if patch else 0.0)
+    img = np.zeros((h, w))
+    for row in range(h):
+        for col in range(w):
+            u, v = sf * col / res, sf * row / res
+            img[row, col] = 1.0 if math.cos(u * math.cos(theta) + v * math.sin(theta)) > 0 else 0.0
+            if patch and math.hypot(col - 0.75 * w, row - 0.5 * h) >= 640 / 6 * res:
+                img[row, col] = 0.5
+    return img
+
+
+@pytest.mark.parametrize("angle", [0.0, 17.5, 45.0, 90.0, 133.0, 179.0])
+@pytest.mark.parametrize("res, patch", [(0.1, False), (0.025, False), (0.1, True)])
+def test_grating_matches_the_original_definition(angle, res, patch):
+    got = grating(angle, res=res, patch=patch).numpy()
+    np.testing.assert_allclose(got, _grating_by_formula(angle, 1 / 28, res, patch), atol=1e-6)
+    np.testing.assert_allclose(grating(angle, res=res, patch=patch, centred=True).numpy(),
+                               got - 0.5, atol=1e-6)
+
+
+def test_grating_period_is_17_6_pixels_at_48_by_64():
+    row = grating(0.0, res=0.1).numpy()[0]
+    rising = np.flatnonzero(np.diff(row) > 0)  # starts of the bright bars
+    assert np.diff(rising).mean() == pytest.approx(2 * math.pi * 28 / 10, abs=0.6)
 
 
 @pytest.mark.parametrize(
