@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("--out", default="graded", help="gradebook.db, grades.csv, report.txt")
     p_grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     p_grade.add_argument("--feedback", action="store_true", help="also write sanitised HTML feedback")
+    p_grade.add_argument("--root", default=None,
+                         help="the course folder (nbgrader_config.py + source/); default: the "
+                              "current folder or the nearest parent that is one")
     p_grade.add_argument("--no-sandbox", action="store_true",
                          help="grade without the bubblewrap sandbox (student code then runs with "
                               "your rights); only when no sandbox can be made")
@@ -135,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         from . import classgrade
 
         return classgrade.main(args.assignment, args.submitted, args.out, args.workers,
-                               args.timeout, args.feedback, sandbox=not args.no_sandbox)
+                               args.timeout, args.feedback, sandbox=not args.no_sandbox,
+                               root=args.root)
     if args.command == "build":
         return cmd_build(args.assignments)
     if args.command == "check":

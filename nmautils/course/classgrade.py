@@ -71,6 +71,7 @@ class GradingTask:
     timeout: int | None = None
     feedback: bool = False
     sandbox: bool = True
+    course_root: str = str(REPO_ROOT)  # where nbgrader_config.py is
 
 
 # -- template course ---------------------------------------------------------------------------
@@ -265,7 +266,8 @@ def grade_student(task: GradingTask) -> StudentGrade:
                 if grade.status == "graded":
                     grade.status = "missing"
                 return grade
-            course = Course(root, timeout=task.timeout, sandbox=task.sandbox)
+            course = Course(root, Path(task.course_root), timeout=task.timeout,
+                            sandbox=task.sandbox)
             autograde(course, task, grade)
     except Exception as exc:  # never let one student stop the class run
         grade.status = "flagged"
@@ -306,6 +308,18 @@ class ClassResult:
         return {g.student: {k: v.score for k, v in sorted(g.cells.items())} for g in self.grades}
 
 
+def _default_root() -> Path:
+    """The course folder around the current folder; this checkout's when there is none."""
+    from .grading import CourseNotFound, find_course_root, is_course_root
+
+    try:
+        return find_course_root()
+    except CourseNotFound:
+        if is_course_root(REPO_ROOT):
+            return REPO_ROOT
+        raise
+
+
 def find_students(submitted: Path) -> list[str]:
     return sorted(p.name for p in Path(submitted).iterdir() if p.is_dir() and not p.name.startswith("."))
 
@@ -325,7 +339,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
         template = make_template(assignment, Path(tmp) / "template", repo_root)
         tasks = [GradingTask(assignment, s, str(submitted / s), str(template), str(out), timeout,
-                             feedback, sandbox) for s in students]
+                             feedback, sandbox, str(repo_root)) for s in students]
         if workers <= 1:
             grades = [_task(t) for t in tasks]
         else:
@@ -389,13 +403,16 @@ def report(result: ClassResult) -> str:
 
 
 def main(assignment: str, submitted: str, out: str, workers: int, timeout: int | None,
-         feedback: bool, sandbox: bool = True) -> int:
+         feedback: bool, sandbox: bool = True, root: str | None = None) -> int:
+    from .grading import CourseNotFound, find_course_root
     from .sandbox import SandboxUnavailable
 
     try:
+        course_root = find_course_root(root) if root else _default_root()
         result = grade_class(assignment, Path(submitted), Path(out), workers=workers,
-                             timeout=timeout, feedback=feedback, sandbox=sandbox)
-    except SandboxUnavailable as exc:
+                             timeout=timeout, feedback=feedback, sandbox=sandbox,
+                             repo_root=course_root)
+    except (SandboxUnavailable, CourseNotFound) as exc:
         print(f"error: {exc}")
         return 2
     if not sandbox:

@@ -21,7 +21,43 @@ from nbformat import NotebookNode
 
 from . import notebooks
 
+#: The course folder this package was checked out in (an editable install in the repository);
+#: the repository's own tests and benchmarks use it. Instructors' commands use
+#: :func:`find_course_root` instead.
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class CourseNotFound(RuntimeError):
+    """No nbgrader course folder (``nbgrader_config.py`` beside ``source/``) was found."""
+
+
+def is_course_root(folder: Path) -> bool:
+    """Whether ``folder`` is a course folder: ``nbgrader_config.py`` beside ``source/``."""
+    return (folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir()
+
+
+def find_course_root(root: str | Path | None = None, start: str | Path | None = None) -> Path:
+    """The course folder: ``root`` when given, else the current folder or the nearest parent
+    that holds ``nbgrader_config.py`` and ``source/`` (as nbgrader's CourseDirectory, which
+    takes the folder it is run in).
+
+    Raises
+    ------
+    CourseNotFound
+        With what to do, when ``root`` is not a course folder or none is found.
+    """
+    if root is not None:
+        folder = Path(root).expanduser().resolve()
+        if not is_course_root(folder):
+            raise CourseNotFound(f"{folder} is not a course folder: it needs nbgrader_config.py "
+                                 "and a source/ folder with one folder per assignment.")
+        return folder
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if is_course_root(folder):
+            return folder
+    raise CourseNotFound(f"No course folder at or above {here}: run the command in your course "
+                         "folder (nbgrader_config.py + source/) or pass --root FOLDER.")
 
 
 def ensure_tools_on_path() -> None:

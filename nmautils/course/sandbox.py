@@ -129,6 +129,13 @@ def _nmautils_dir() -> Path:
     return Path(nmautils.__file__).resolve().parent
 
 
+def _checkout_root() -> Path | None:
+    """The folder holding nmautils when it is not installed into site-packages (an editable
+    install: the repository, with the course in it). It is never mounted; the package folder is."""
+    parent = _nmautils_dir().parent
+    return None if parent.name in ("site-packages", "dist-packages") else parent
+
+
 def _data_cache_dir() -> Path | None:
     env = os.environ.get("NMAUTILS_DATA_DIR", "").strip()
     if env:
@@ -145,8 +152,8 @@ def readonly_paths(python: str | None = None) -> list[Path]:
     """Host folders the kernel may read: Python, its site-packages, nmautils, the data cache.
 
     Folders below ``/usr`` (mounted anyway) and folders inside another listed folder are left
-    out. The repository that holds an editable install is *not* listed; only its ``nmautils``
-    package folder is.
+    out. The repository that holds an editable install (and any folder above it) is *not*
+    listed; only its ``nmautils`` package folder is.
     """
     candidates: list[Path] = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]
     if python:
@@ -159,24 +166,26 @@ def readonly_paths(python: str | None = None) -> list[Path]:
     import site
 
     candidates += [Path(p) for p in site.getsitepackages()]
+    # package folders added by .pth files or PYTHONPATH (never a bare checkout: see below)
+    candidates += [Path(p) for p in sys.path if p and Path(p).name in ("site-packages",
+                                                                       "dist-packages")]
     candidates.append(_nmautils_dir())
     cache = _data_cache_dir()
     if cache is not None and cache.is_dir():
         candidates.append(cache)
     package = _nmautils_dir()
+    checkout = _checkout_root()
     resolved = sorted({Path(os.path.realpath(p)) for p in candidates if os.path.isdir(p)})
-    resolved = [p for p in resolved if p == package or not package.is_relative_to(p)]
+    resolved = [p for p in resolved if p == package or checkout is None
+                or not checkout.is_relative_to(p)]
     kept: list[Path] = []
     for path in resolved:
-        if path == Path("/") or str(path).startswith(("/usr/", "/etc/", "/proc", "/dev", "/tmp")):
+        if path == Path("/") or str(path).startswith(("/usr/", "/etc/", "/proc", "/dev")):
             continue
         if any(path.is_relative_to(k) for k in kept):
             continue
         kept.append(path)
-    # A folder that holds the nmautils package (an editable install's repository root, with the
-    # course in it) is never mounted whole: only the package folder itself is.
-    package = _nmautils_dir()
-    return [p for p in kept if p == package or not package.is_relative_to(p)]
+    return kept
 
 
 def _parent_dirs(paths: Iterable[Path]) -> list[str]:
@@ -261,6 +270,9 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
         args += ["--perms", "0755", "--dir", parent]
     for path in ro:
         args += ["--ro-bind", str(path), str(path)]
+    venv = Path(os.path.abspath(python)).parent.parent  # as invoked: a symlinked folder stays
+    if str(venv) != os.path.realpath(venv) and Path(os.path.realpath(venv)) in ro:
+        args += ["--ro-bind", os.path.realpath(venv), str(venv)]
     if submission is not None:
         args += ["--ro-bind", str(submission), SUBMISSION_MOUNT]
     args += ["--bind", str(ipc), str(ipc)]
