@@ -173,7 +173,10 @@ def _refusing_code(func: types.FunctionType, message: str) -> types.CodeType:
     code = namespace["_outer"]().__code__
     if code.co_freevars != free:  # pragma: no cover - CPython orders free variables by name
         raise RuntimeError(f"cannot build a refusing stand-in for {func.__qualname__}")
-    return code.replace(co_name=func.__code__.co_name, co_qualname=func.__code__.co_qualname)
+    names = {"co_name": func.__code__.co_name}
+    if hasattr(code, "co_qualname"):  # Python >= 3.11
+        names["co_qualname"] = func.__code__.co_qualname
+    return code.replace(**names)
 
 
 @contextmanager

@@ -18,9 +18,12 @@ candidate followed by the exercise's test cells from ``source/`` (hidden tests i
   :func:`nmautils.checks.refusing` disabled (``delegate_unrefused``) to show that the refusal in
   the hidden tests is what stops it.
 
-Run as a script (``python tests/substitution_harness.py <assignment>``) it prints one JSON list
-of :class:`Outcome` records; ``tests/test_substitution.py`` runs it once per assignment in a
-subprocess, so the notebooks' global settings (threads, styles, seeds) stay out of pytest.
+The work is split in two. :func:`make_plan` reads the source notebook (nbformat, IPython's
+input transformer) and extracts the code to run; :func:`run_plan` executes it. Run as a script,
+this module reads a plan (a JSON file given with ``--plan``) and prints the :class:`Outcome` records (JSON) after
+:data:`RESULT_MARK`. ``tests/test_substitution.py`` makes the plans and runs one such
+subprocess per assignment, all four at once: the notebooks' global settings (threads, styles,
+seeds) stay out of pytest, and the subprocesses never import nbformat or IPython.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"
 RESULT_MARK = "SUBSTITUTION-RESULTS "
 
 #: Seconds one candidate may run before it counts as failed (as a grading timeout would).
-CANDIDATE_TIMEOUT_S = 10
+CANDIDATE_TIMEOUT_S = 30
 
 
 @dataclass
@@ -143,9 +146,11 @@ def arity_range(sig: inspect.Signature) -> tuple[int, int]:
 def positional_adapter(
     name: str, sig: inspect.Signature, helper: Callable[..., Any], k: int, *, skip: int = 0
 ) -> Callable[..., Any]:
-    """A function with the exercise's signature that passes its first ``k`` arguments on.
+    """A function with the exercise's signature that passes its arguments on by position.
 
-    ``skip`` arguments at the front (``self``) are passed first when ``k`` counts them.
+    The exercise's arguments are bound to ``sig`` (defaults filled in); the first ``skip`` of
+    them are dropped (``self``, for a method that delegates without it) and the next ``k`` are
+    passed to ``helper`` by position.
     """
 
     def adapter(*args: Any, **kwargs: Any) -> Any:
@@ -195,7 +200,7 @@ def solved_methods(answer_source: str, class_name: str) -> list[str]:
     from nmautils.course.notebooks import BEGIN_SOLUTION
 
     lines = answer_source.splitlines()
-    tree = ast.parse(_python(answer_source))
+    tree = ast.parse(answer_source)
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == class_name:
             return [
@@ -216,6 +221,58 @@ def load_mutant_module(assignment: str) -> types.ModuleType:
     return module
 
 
+def make_plan(assignment: str) -> dict[str, Any]:
+    """Everything :func:`run_plan` needs to know about one assignment's source notebook.
+
+    Returns
+    -------
+    dict
+        ``assignment``; ``answer_tests`` (answer grade id -> its test cells); ``base``: pairs
+        (grade id, Python code) of the cells run once - the set-up cell (the first code cell),
+        every other locked or ordinary cell that only imports and defines, and every answer
+        cell's solution; ``code``: grade id -> Python code of every answer (solution) and test
+        cell (hidden tests included); ``methods``: answer grade id -> {class name: its solved
+        methods other than ``__init__``}.
+    """
+    from nmautils.course import notebooks
+
+    nb = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
+    plan: dict[str, Any] = {
+        "assignment": assignment,
+        "answer_tests": notebooks.answer_tests(nb),
+        "base": [],
+        "code": {},
+        "methods": {},
+    }
+    first_code = True
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        kind = notebooks.cell_kind(cell)
+        gid = notebooks.nbgrader_meta(cell).get("grade_id") or f"cell{index}"
+        if kind == "answer":
+            code = _python(_without_markers(cell.source))
+            plan["code"][gid] = code
+            plan["base"].append((gid, code))
+            plan["methods"][gid] = {
+                name: solved_methods(cell.source, name) for name in defined_names(code)
+            }
+        elif kind == "test":
+            plan["code"][gid] = _python(cell.source)
+        elif first_code or _only_definitions(_python(cell.source)):
+            plan["base"].append((gid, _python(cell.source)))
+        first_code = False
+    return plan
+
+
+def _without_markers(source: str) -> str:
+    from nmautils.course.notebooks import BEGIN_SOLUTION, END_SOLUTION
+
+    return "\n".join(
+        line for line in source.splitlines() if BEGIN_SOLUTION not in line and END_SOLUTION not in line
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Running candidates
 # --------------------------------------------------------------------------------------------
@@ -231,6 +288,21 @@ def _reset_state() -> None:
     torch.manual_seed(0)
     torch.set_default_dtype(torch.float32)
     torch.set_grad_enabled(True)
+
+
+def _warm_up() -> None:
+    """Import what torch imports lazily on first use (optimisers pull in ``torch._dynamo``).
+
+    A candidate's time limit must not interrupt such an import half-way: the half-initialised
+    module would break every later candidate.
+    """
+    import torch
+
+    weight = torch.zeros(2, requires_grad=True)
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    (weight**2).sum().backward()
+    optimizer.step()
+    torch.optim.Adam([weight], lr=0.1).step()
 
 
 @contextlib.contextmanager
@@ -268,33 +340,16 @@ def _refusal_disabled() -> Iterator[None]:
 class Harness:
     """One assignment's notebook, executed once, ready to test candidate answers."""
 
-    def __init__(self, assignment: str) -> None:
-        from nmautils.course import notebooks
-        from nmautils.course.build import source_path
-
-        self.assignment = assignment
-        nb = notebooks.read(source_path(assignment))
-        self.answer_tests = notebooks.answer_tests(nb)
-        self.cells: dict[str, str] = {}  # grade id -> source (with markers)
-        base_code: list[tuple[str, str]] = []
-        first_code = True
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            kind = notebooks.cell_kind(cell)
-            gid = notebooks.nbgrader_meta(cell).get("grade_id") or f"cell{index}"
-            self.cells[gid] = cell.source
-            code = _python(cell.source)
-            if kind == "answer":
-                base_code.append((gid, code))
-            elif kind is None or kind == "readonly":
-                if first_code or _only_definitions(code):
-                    base_code.append((gid, code))
-            first_code = False
+    def __init__(self, plan: dict[str, Any]) -> None:
+        self.assignment = plan["assignment"]
+        self.answer_tests: dict[str, list[str]] = plan["answer_tests"]
+        self.code: dict[str, str] = plan["code"]
+        self.methods: dict[str, dict[str, list[str]]] = plan["methods"]
         self.base: dict[str, Any] = {"__name__": "__main__"}
         with self._quiet():
-            for gid, code in base_code:
-                exec(compile(code, f"<{assignment}:{gid}>", "exec"), self.base)
+            for gid, code in plan["base"]:
+                exec(compile(code, f"<{self.assignment}:{gid}>", "exec"), self.base)
+            _warm_up()
 
     @contextlib.contextmanager
     def _quiet(self) -> Iterator[None]:
@@ -326,7 +381,7 @@ class Harness:
                 outcome.failed[test] = f"answer cell: {type(err).__name__}: {err}"
         else:
             for test in self.answer_tests[grade_id]:
-                code = _python(self.cells[test])
+                code = self.code[test]
                 try:
                     with self._quiet(), _time_limit(CANDIDATE_TIMEOUT_S):
                         _reset_state()
@@ -342,11 +397,8 @@ class Harness:
 
     # ---------------------------------------------------------------------------- candidates
 
-    def source_installer(self, source: str) -> Callable[[dict[str, Any]], None]:
-        from nmautils.course.notebooks import BEGIN_SOLUTION, END_SOLUTION
-
-        lines = [ln for ln in source.splitlines() if BEGIN_SOLUTION not in ln and END_SOLUTION not in ln]
-        code = _python("\n".join(lines))
+    def source_installer(self, code: str) -> Callable[[dict[str, Any]], None]:
+        """Run ``code`` (plain Python, no markers) as the answer cell."""
 
         def install(ns: dict[str, Any]) -> None:
             exec(compile(code, f"<{self.assignment}:candidate>", "exec"), ns)
@@ -356,15 +408,12 @@ class Harness:
     def substitutes(self, grade_id: str) -> Iterator[tuple[str, Callable[[dict[str, Any]], None], bool]]:
         """(label, installer, method_only) for every public callable that fits the exercise."""
         helpers = public_callables()
-        answer = self.cells[grade_id]
-        for name in defined_names(_python(answer)):
+        for name, solved in self.methods[grade_id].items():
             solution = self.base[name]
             if isinstance(solution, type):
                 sig = inspect.signature(solution.__init__)
                 sig = sig.replace(parameters=list(sig.parameters.values())[1:])
-                methods = [
-                    (m, inspect.signature(getattr(solution, m))) for m in solved_methods(answer, name)
-                ]
+                methods = [(m, inspect.signature(getattr(solution, m))) for m in solved]
             else:
                 sig, methods = inspect.signature(solution), []
             low, high = arity_range(sig)
@@ -401,35 +450,75 @@ def _bind(name: str, obj: Any) -> Callable[[dict[str, Any]], None]:
     return install
 
 
-def run_assignment(assignment: str) -> list[Outcome]:
-    """Every candidate of every exercise of ``assignment``."""
-    harness = Harness(assignment)
-    mutants = load_mutant_module(assignment)
-    delegates: dict[str, list[str]] = dict(getattr(mutants, "DELEGATES", {}))
+def run_plan(
+    plan: dict[str, Any],
+    mutants: dict[str, str] | None = None,
+    delegates: dict[str, list[str]] | None = None,
+) -> list[Outcome]:
+    """Every candidate of every exercise of the plan's assignment (see :func:`make_plan`).
+
+    ``mutants`` and ``delegates`` default to ``MUTANTS`` and ``DELEGATES`` of
+    ``tests/mutants/<assignment>.py``.
+    """
+    assignment = plan["assignment"]
+    if mutants is None or delegates is None:
+        module = load_mutant_module(assignment)
+        mutants = dict(module.MUTANTS) if mutants is None else mutants
+        delegates = dict(getattr(module, "DELEGATES", {})) if delegates is None else delegates
+    harness = Harness(plan)
     unknown = set(delegates) - set(harness.answer_tests)
     if unknown:
         raise KeyError(f"DELEGATES of {assignment} name no answer cells: {sorted(unknown)}")
     outcomes = []
+    run, source = harness.run, harness.source_installer
     for grade_id in harness.answer_tests:
-        run = harness.run
-        outcomes.append(run(grade_id, "solution", "model answer", harness.source_installer(harness.cells[grade_id])))
-        if grade_id in mutants.MUTANTS:
-            outcomes.append(run(grade_id, "mutant", "MUTANTS", harness.source_installer(mutants.MUTANTS[grade_id])))
-        for i, source in enumerate(delegates.get(grade_id, [])):
-            install = harness.source_installer(source)
-            outcomes.append(run(grade_id, "delegate", f"DELEGATES[{i}]", install))
+        outcomes.append(run(grade_id, "solution", "model answer", source(harness.code[grade_id])))
+        if grade_id in mutants:
+            outcomes.append(run(grade_id, "mutant", "MUTANTS", source(mutants[grade_id])))
+        for i, text in enumerate(delegates.get(grade_id, [])):
+            outcomes.append(run(grade_id, "delegate", f"DELEGATES[{i}]", source(text)))
             with _refusal_disabled():
-                outcomes.append(run(grade_id, "delegate_unrefused", f"DELEGATES[{i}]", install))
+                outcomes.append(run(grade_id, "delegate_unrefused", f"DELEGATES[{i}]", source(text)))
         for label, install, method_only in harness.substitutes(grade_id):
             outcomes.append(run(grade_id, "substitute", label, install, method_only))
     return outcomes
 
 
+def judge(outcomes: list[Outcome]) -> list[str]:
+    """One line per outcome that breaks the rules (empty when every exercise is safe).
+
+    - the model answer passes every test cell (else the harness, not the candidates, fails);
+    - a mutant and a delegate fail every test cell of their exercise;
+    - a delegate passes every test cell when :func:`nmautils.checks.refusing` is disabled (so
+      the refusal is what stops it, and the wrapper is a real answer worth keeping);
+    - a public callable put in place of the exercise fails every test cell; a class with one
+      delegating method fails at least one (its other methods are the model answer).
+    """
+    problems = []
+    for o in outcomes:
+        where = f"{o.grade_id}: {o.kind} {o.label!r}"
+        if o.kind in ("solution", "delegate_unrefused") and o.failed:
+            problems.append(f"{where} fails {o.failed}")
+        elif o.kind in ("mutant", "delegate") and o.passed:
+            problems.append(f"{where} passes {o.passed}")
+        elif o.kind == "substitute" and o.method_only and not o.failed:
+            problems.append(f"{where} passes every test cell {o.passed}")
+        elif o.kind == "substitute" and not o.method_only and o.passed:
+            problems.append(f"{where} passes {o.passed}")
+    return problems
+
+
 def main(argv: list[str]) -> int:
-    (assignment,) = argv
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
-    outcomes = run_assignment(assignment)
-    print(RESULT_MARK + json.dumps([asdict(o) for o in outcomes]))
+    """``substitution_harness.py --plan FILE...`` (plans as JSON) or ``... ASSIGNMENT...``.
+
+    Prints :data:`RESULT_MARK` and a JSON object: assignment -> list of outcome records.
+    """
+    if argv[:1] == ["--plan"]:
+        plans = [json.loads(Path(path).read_text()) for path in argv[1:]]
+    else:
+        plans = [make_plan(assignment) for assignment in argv]
+    results = {plan["assignment"]: [asdict(o) for o in run_plan(plan)] for plan in plans}
+    print(RESULT_MARK + json.dumps(results))
     return 0
 
 
