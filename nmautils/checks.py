@@ -232,9 +232,9 @@ def refusing(*helpers: Callable[..., Any], exercise: str = "this exercise") -> I
                 "write the code yourself."
             )
             stand_in = _refusing_code(func, message)
-            # every function object running this code: the helper and any copy of it
+            # the helper, and every other function object running its code (copies of it)
             copies = [f for f in gc.get_referrers(original) if isinstance(f, types.FunctionType)]
-            for f in copies:
+            for f in [func, *(f for f in copies if f is not func)]:
                 if f.__code__ is original:
                     f.__code__ = stand_in
                     swapped.append((f, original))

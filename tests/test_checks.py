@@ -168,3 +168,15 @@ def test_refusing_rejects_what_it_cannot_refuse():
         with checks.refusing(stimulus_class, own):
             pass
     assert stimulus_class(torch.tensor([10.0]), 2).tolist() == [0]
+
+
+def test_refusing_swaps_the_helper_even_when_gc_finds_nothing(monkeypatch):
+    import gc
+
+    from nmautils.analysis import stimulus_class
+
+    monkeypatch.setattr(gc, "get_referrers", lambda *objects: [])  # an answer cell's sabotage
+    with checks.refusing(stimulus_class):
+        with pytest.raises(checks.HelperRefused):
+            stimulus_class(torch.tensor([10.0]), 2)
+    assert stimulus_class(torch.tensor([10.0]), 2).tolist() == [0]
