@@ -19,11 +19,15 @@ candidate followed by the exercise's test cells from ``source/`` (hidden tests i
   the hidden tests is what stops it.
 
 The work is split in two. :func:`make_plan` reads the source notebook (nbformat, IPython's
-input transformer) and extracts the code to run; :func:`run_plan` executes it. Run as a script,
-this module reads a plan (a JSON file given with ``--plan``) and prints the :class:`Outcome` records (JSON) after
-:data:`RESULT_MARK`. ``tests/test_substitution.py`` makes the plans and runs one such
-subprocess per assignment, all four at once: the notebooks' global settings (threads, styles,
-seeds) stay out of pytest, and the subprocesses never import nbformat or IPython.
+input transformer) and extracts the code to run; :func:`run_plan` executes it and :func:`judge`
+lists what breaks the rules. Run as a script, this module reads plans (JSON files given with
+``--plan``) and prints the :class:`Outcome` records (JSON) after :data:`RESULT_MARK`.
+``tests/test_substitution.py`` makes the plans and runs two such subprocesses at once, two
+assignments each: the notebooks' global settings (threads, styles, seeds) stay out of pytest,
+the subprocesses never import nbformat or IPython, and torch is imported twice, not four times.
+
+What it cannot see: a helper whose use is legitimate (``decode_orientation`` is meant to call
+``train_full_batch``) and code pasted from the package's public source.
 """
 
 from __future__ import annotations
