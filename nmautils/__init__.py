@@ -5,11 +5,12 @@ Every notebook of the course imports this package. Its modules each have one con
 - :mod:`nmautils.data` - download (hash-checked, cached) or synthesise the V1 recordings
 - :mod:`nmautils.surrogate` - the deterministic synthetic stand-in used offline and in CI
 - :mod:`nmautils.stimuli` - grating images and convolution filter banks
-- :mod:`nmautils.analysis` - sampling, binning, hidden activity, RDMs, preferred orientation
+- :mod:`nmautils.analysis` - sampling, binning, hidden activity, RDMs
 - :mod:`nmautils.train` - GPU-aware training loops, seeding and device selection
 - :mod:`nmautils.plotting` - the figures of the course and its matplotlib style
 - :mod:`nmautils.progress` - progress bars that switch off in headless runs
-- :mod:`nmautils.checks` - friendly checks used by the exercises' visible tests
+- :mod:`nmautils.checks` - friendly checks used by the exercises' visible tests, and
+  :func:`~nmautils.checks.refusing` for their hidden tests
 - :mod:`nmautils.placecells` - RatInABox place-cell data for tutorial 3
 - :mod:`nmautils.models` - the small model base class of tutorial 3
 

@@ -1,5 +1,8 @@
-"""Analysis helpers: sampling stimuli, angle classes, preferred orientations, hidden-layer
-activity and representational dissimilarity matrices (RDMs).
+"""Analysis helpers: sampling stimuli, angle classes, hidden-layer activity and representational
+dissimilarity matrices (RDMs).
+
+Helpers that would answer an exercise are deliberately absent: students find preferred
+orientations (tutorial 2) and correlate RDMs (assignment 3) themselves.
 
 Shapes follow the course data: responses are ``(n_stimuli, n_neurons)`` and stimuli are
 ``(n_stimuli,)`` or ``(n_stimuli, 1)`` angles in degrees.
@@ -24,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter1d
 from torch import nn
 
 from ._validate import as_numpy, check_positive_int
@@ -32,11 +34,9 @@ from ._validate import as_numpy, check_positive_int
 __all__ = [
     "get_data",
     "stimulus_class",
-    "preferred_orientation",
     "get_hidden_activity",
     "RDM",
     "rdm",
-    "correlate_rdms",
 ]
 
 ArrayLike = Any  # numpy array or torch tensor
@@ -143,62 +143,6 @@ def stimulus_class(ori: ArrayLike, n_classes: int) -> torch.Tensor:
     edges = np.linspace(0, 360, n_classes + 1)
     classes = np.clip(np.digitize(angles, edges) - 1, 0, n_classes - 1)
     return torch.from_numpy(classes.astype(np.int64))
-
-
-# --------------------------------------------------------------------------------------------
-# Tuning
-# --------------------------------------------------------------------------------------------
-
-
-def preferred_orientation(
-    resp: ArrayLike,
-    stimuli: ArrayLike,
-    sigma: float = 5,
-    mode: str = "wrap",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Find each neuron's preferred stimulus from smoothed tuning curves.
-
-    The tuning curves (columns of ``resp``, ordered by increasing stimulus) are smoothed with a
-    Gaussian of width ``sigma`` stimulus steps (``scipy.ndimage.gaussian_filter1d`` along the
-    stimulus axis), and each neuron's preferred stimulus is the one where its smoothed curve
-    peaks.
-
-    Parameters
-    ----------
-    resp : np.ndarray or torch.Tensor
-        Responses, shape ``(n_stimuli, n_neurons)``.
-    stimuli : np.ndarray or torch.Tensor
-        Stimulus angles in degrees, shape ``(n_stimuli,)`` or ``(n_stimuli, 1)``.
-    sigma : float
-        Width of the smoothing Gaussian, in stimulus steps (5 in the course).
-    mode : str
-        Boundary mode of ``gaussian_filter1d``. The default ``'wrap'`` treats the stimuli as a
-        full circle (right for 0..360 degree directions); use ``'reflect'`` (scipy's default)
-        for stimuli that do not wrap around.
-
-    Returns
-    -------
-    pref : np.ndarray
-        Preferred stimulus of each neuron in degrees, shape ``(n_neurons,)``.
-    order : np.ndarray
-        Neuron indices sorted by preferred stimulus (a stable ``argsort`` of ``pref``), shape
-        ``(n_neurons,)``; ``resp[:, order]`` sorts the neurons.
-    """
-    r = as_numpy(resp, "resp")
-    s = _angles_1d(stimuli, "stimuli")
-    if r.ndim != 2 or r.shape[0] != s.shape[0]:
-        raise ValueError(
-            f"resp should have shape (n_stimuli, n_neurons) with n_stimuli = {s.shape[0]} "
-            f"(the number of stimuli), but has shape {r.shape}."
-        )
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or sigma < 0:
-        raise ValueError(f"sigma should be a non-negative number, but got {sigma!r}.")
-    by_stim = np.argsort(s, kind="stable")
-    s_sorted = s[by_stim]
-    smoothed = gaussian_filter1d(r[by_stim].astype(np.float64), sigma, axis=0, mode=mode)
-    pref = s_sorted[np.argmax(smoothed, axis=0)]
-    order = np.argsort(pref, kind="stable")
-    return pref, order
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,31 +278,3 @@ def RDM(resp: ArrayLike) -> torch.Tensor:
 
 rdm = RDM
 
-
-def correlate_rdms(rdm1: ArrayLike, rdm2: ArrayLike) -> float:
-    """Pearson correlation between the off-diagonal upper triangles of two RDMs.
-
-    Parameters
-    ----------
-    rdm1, rdm2 : torch.Tensor or np.ndarray
-        Square matrices of the same shape ``(n_stimuli, n_stimuli)``, ``n_stimuli >= 3``.
-
-    Returns
-    -------
-    float
-        Correlation in [-1, 1].
-    """
-    a, b = as_numpy(rdm1, "rdm1"), as_numpy(rdm2, "rdm2")
-    for name, m in (("rdm1", a), ("rdm2", b)):
-        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 3:
-            raise ValueError(
-                f"{name} should be a square (n_stimuli, n_stimuli) matrix with n_stimuli >= 3, "
-                f"but has shape {m.shape}."
-            )
-    if a.shape != b.shape:
-        raise ValueError(
-            f"rdm1 and rdm2 should have the same shape, but got {a.shape} and {b.shape}."
-        )
-    iu = np.triu_indices(a.shape[0], k=1)
-    x, y = a[iu].astype(np.float64), b[iu].astype(np.float64)
-    return float(np.corrcoef(x, y)[0, 1])

@@ -4,6 +4,11 @@ Each ``check_*`` function raises :class:`AssertionError` with a message that say
 expected, what the student's code produced, and (where given) a hint. A passing check prints
 nothing; call :func:`passed` at the end of a test cell to print one encouraging line.
 
+:func:`refusing` is for hidden tests: while it is active, the given course helpers raise
+:class:`HelperRefused` instead of running, so an exercise cannot be answered by delegating to a
+helper of this package that a later lesson needs (e.g. ``nmautils.train.train_full_batch`` for
+tutorial 1's ``train``).
+
 Examples
 --------
 >>> import torch
@@ -16,7 +21,11 @@ AssertionError: the network's output should have shape (4, 1), but it has shape 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+import types
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +38,8 @@ __all__ = [
     "check_finite",
     "check_close",
     "passed",
+    "HelperRefused",
+    "refusing",
 ]
 
 
@@ -107,3 +118,127 @@ def check_close(
 def passed(message: str = "All visible checks passed.") -> None:
     """Print one line telling the student that the visible checks passed."""
     print(f"\u2714 {message}")
+
+
+# --------------------------------------------------------------------------------------------
+# Refusing course helpers while a hidden test runs
+# --------------------------------------------------------------------------------------------
+
+#: Folder of the installed package: only helpers defined in files below it can be refused.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class HelperRefused(AssertionError):
+    """Raised by a course helper that an exercise must not delegate to (see :func:`refusing`)."""
+
+
+def _helper_function(helper: Any) -> types.FunctionType:
+    """The plain function behind ``helper`` (a function, bound method or staticmethod)."""
+    func = getattr(helper, "__func__", helper)  # bound methods, staticmethod/classmethod objects
+    if not isinstance(func, types.FunctionType):
+        raise TypeError(
+            f"refusing() takes Python functions of nmautils, but got {type(helper).__name__} "
+            f"{helper!r}."
+        )
+    filename = Path(func.__code__.co_filename)
+    if not filename.is_absolute() or _PACKAGE_DIR not in filename.resolve().parents:
+        raise TypeError(
+            f"refusing() only refuses helpers defined in the nmautils package, but "
+            f"{func.__qualname__} was defined in {func.__code__.co_filename}; the helper "
+            "may have been replaced."
+        )
+    return func
+
+
+def _refusing_code(func: types.FunctionType, message: str) -> types.CodeType:
+    """A code object that raises :class:`HelperRefused` and fits ``func``'s closure.
+
+    A function's ``__code__`` can only be swapped for code with the same free variables, so the
+    refusing function is compiled inside an outer function that provides them. The code runs
+    with ``func``'s globals, so it reaches the exception class through ``__import__``.
+    """
+    free = func.__code__.co_freevars
+    lines = ["def _outer():"]
+    if free:
+        lines.append("    " + " = ".join(free) + " = None")
+    lines.append("    def _refused(*args, **kwargs):")
+    if free:
+        lines.append("        " + ", ".join(free))
+    lines.append(
+        f"        raise __import__({__name__!r}, fromlist=['_']).HelperRefused({message!r})"
+    )
+    lines.append("    return _refused")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), func.__code__.co_filename, "exec"), namespace)
+    code = namespace["_outer"]().__code__
+    if code.co_freevars != free:  # pragma: no cover - CPython orders free variables by name
+        raise RuntimeError(f"cannot build a refusing stand-in for {func.__qualname__}")
+    names = {"co_name": func.__code__.co_name}
+    if hasattr(code, "co_qualname"):  # Python >= 3.11
+        names["co_qualname"] = func.__code__.co_qualname
+    return code.replace(**names)
+
+
+@contextmanager
+def refusing(*helpers: Callable[..., Any], exercise: str = "this exercise") -> Iterator[None]:
+    """Make course helpers raise :class:`HelperRefused` while the block runs.
+
+    Hidden tests use it where a helper of this package would answer the exercise under test:
+    an answer that delegates to the helper then fails with a clear message, while one that
+    does the work itself passes. The helpers' code (``__code__``) is swapped, not their names,
+    so every alias is refused too - ``from nmautils.train import train_full_batch as t``
+    in an answer cell, a reference kept in a list, a copy made with ``types.FunctionType``
+    (any function object that shares the helper's code). Everything is restored when the block
+    ends, also when it raises.
+
+    A student can still paste a copy of a helper's source (the package is public); the
+    refusal stops delegation, not copying.
+
+    Parameters
+    ----------
+    *helpers : function
+        Functions (or methods, staticmethods) defined in ``nmautils``.
+    exercise : str
+        How the error message names the exercise, e.g. ``"train (exercise 3)"``.
+
+    Yields
+    ------
+    None
+
+    Raises
+    ------
+    TypeError
+        If a helper is not a Python function defined in the ``nmautils`` package (for example
+        because it was replaced by an answer cell).
+
+    Examples
+    --------
+    >>> from nmautils.analysis import stimulus_class
+    >>> with refusing(stimulus_class, exercise="the example"):
+    ...     stimulus_class([10.0], 2)
+    Traceback (most recent call last):
+    ...
+    nmautils.checks.HelperRefused: the example must be solved without nmautils.analysis.stimulus_class(); write the code yourself.
+    >>> stimulus_class([10.0], 2).tolist()
+    [0]
+    """
+    swapped: list[tuple[types.FunctionType, types.CodeType]] = []
+    try:
+        for helper in helpers:
+            func = _helper_function(helper)
+            original = func.__code__
+            message = (
+                f"{exercise} must be solved without {func.__module__}.{func.__qualname__}(); "
+                "write the code yourself."
+            )
+            stand_in = _refusing_code(func, message)
+            # the helper, and every other function object running its code (copies of it)
+            copies = [f for f in gc.get_referrers(original) if isinstance(f, types.FunctionType)]
+            for f in [func, *(f for f in copies if f is not func)]:
+                if f.__code__ is original:
+                    f.__code__ = stand_in
+                    swapped.append((f, original))
+        yield
+    finally:
+        for f, original in reversed(swapped):
+            f.__code__ = original

@@ -94,5 +94,89 @@ def test_public_names_are_tested():
         "check_finite",
         "check_close",
         "passed",
+        "HelperRefused",
+        "refusing",
     }
     assert set(checks.__all__) == tested
+
+
+# ---------------------------------------------------------------------------------- refusing
+
+
+def test_refusing_catches_aliases_and_copies_and_restores():
+    import types
+
+    from nmautils.analysis import stimulus_class
+    from nmautils.analysis import stimulus_class as alias
+
+    copy = types.FunctionType(stimulus_class.__code__, stimulus_class.__globals__)
+    original_code = stimulus_class.__code__
+    with checks.refusing(stimulus_class, exercise="exercise 4"):
+        for f in (stimulus_class, alias, copy):
+            with pytest.raises(checks.HelperRefused) as err:
+                f(torch.tensor([10.0]), 2)
+            assert str(err.value) == (
+                "exercise 4 must be solved without nmautils.analysis.stimulus_class(); "
+                "write the code yourself."
+            )
+            assert isinstance(err.value, AssertionError)  # a failed test, like a check
+    assert stimulus_class.__code__ is original_code and copy.__code__ is original_code
+    assert stimulus_class(torch.tensor([10.0, 200.0]), 2).tolist() == [0, 1]
+
+
+def test_refusing_restores_after_an_error_and_takes_methods():
+    from nmautils.models import Model
+    from nmautils.train import train_full_batch
+
+    code = train_full_batch.__code__
+    with pytest.raises(ZeroDivisionError):
+        with checks.refusing(train_full_batch, Model.loss):
+            with pytest.raises(checks.HelperRefused, match="without nmautils.models.Model.loss"):
+                Model.loss(np.zeros(2), np.zeros(2))
+            raise ZeroDivisionError("a failing hidden test")
+    assert train_full_batch.__code__ is code
+    assert Model.loss(np.zeros(2), np.ones(2)) == 1.0
+
+
+def test_refusing_helpers_with_a_closure():
+    # a function with free variables, compiled as if it were part of the package
+    path = checks.__file__
+    namespace: dict = {}
+    source = "def make(k):\n    def scaled(x):\n        return k * x\n    return scaled\n"
+    exec(compile(source, path, "exec"), namespace)
+    scaled = namespace["make"](3)
+    with checks.refusing(scaled):
+        with pytest.raises(checks.HelperRefused, match="without"):
+            scaled(2)
+    assert scaled(2) == 6
+
+
+def test_refusing_rejects_what_it_cannot_refuse():
+    def own(x):
+        return x
+
+    with pytest.raises(TypeError, match="defined in the nmautils package"):
+        with checks.refusing(own):
+            pass
+    with pytest.raises(TypeError, match="Python functions of nmautils"):
+        with checks.refusing(len):
+            pass
+    # a failed start leaves nothing swapped
+    from nmautils.analysis import stimulus_class
+
+    with pytest.raises(TypeError):
+        with checks.refusing(stimulus_class, own):
+            pass
+    assert stimulus_class(torch.tensor([10.0]), 2).tolist() == [0]
+
+
+def test_refusing_swaps_the_helper_even_when_gc_finds_nothing(monkeypatch):
+    import gc
+
+    from nmautils.analysis import stimulus_class
+
+    monkeypatch.setattr(gc, "get_referrers", lambda *objects: [])  # an answer cell's sabotage
+    with checks.refusing(stimulus_class):
+        with pytest.raises(checks.HelperRefused):
+            stimulus_class(torch.tensor([10.0]), 2)
+    assert stimulus_class(torch.tensor([10.0]), 2).tolist() == [0]

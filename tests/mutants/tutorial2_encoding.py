@@ -61,3 +61,20 @@ class ConvFC(nn.Module):
         return self.out_layer(self.conv(s).flatten(start_dim=1))
 ''',
 }
+
+#: Thin wrappers around course helpers that compute an exercise's core. Each would pass the
+#: exercise's tests; the hidden tests refuse the helper (``nmautils.checks.refusing``), so each
+#: must fail (tests/test_substitution.py). ``decode_orientation`` is meant to call
+#: ``train_full_batch`` (the exercise says so), and the package has no preferred-orientation
+#: helper any more, so only ``hidden_activity`` has one.
+DELEGATES = {
+    "ex_hidden_activity": [
+        # forward hooks record the input layer's output; the ReLU is all that is left to do
+        '''
+from nmautils.analysis import get_hidden_activity
+
+def hidden_activity(net, resp):
+    return torch.relu(get_hidden_activity(net, resp, "in_layer")["in_layer"])
+''',
+    ],
+}
