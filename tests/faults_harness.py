@@ -1,4 +1,4 @@
-"""Fault catalogue round trip shared by the per-assignment ``test_faults_<assignment>.py`` files.
+"""Fault catalogue round trip used by ``tests/test_faults.py``.
 
 For one assignment it builds submissions from the solution with the faults of
 :mod:`nmautils.course.faults` injected, grades them all with the project's class-grading step
@@ -11,11 +11,9 @@ get their own. Everything is graded once per module (module-scoped fixture).
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from grading_harness import grading_environment
 
 from nmautils.course import classgrade, faults, notebooks
@@ -119,67 +117,3 @@ def run_faults(assignment: str, tmp: Path, timeout: int = DEFAULT_TIMEOUT) -> Fa
                                         timeout=timeout)
     grades = {g.student: g for g in result.grades}
     return FaultRun(assignment, answer_tests, test_points, plan, nb_faults, grades, tmp / "out")
-
-
-def make_tests(assignment: str, timeout: int = DEFAULT_TIMEOUT) -> dict:
-    """The fault-catalogue tests of one assignment (the caller puts them in its globals)."""
-
-    @pytest.fixture(scope="module")
-    def fault_run():
-        if not source_path(assignment).is_file():
-            pytest.skip(f"source/{assignment}/{assignment}.ipynb does not exist yet")
-        with tempfile.TemporaryDirectory(prefix=f"faults-{assignment}-") as tmp:
-            yield run_faults(assignment, Path(tmp), timeout)
-
-    def test_catalogue_covers_at_least_15_kinds(fault_run):
-        used = {f for sub in fault_run.plan.values() for fs in sub.values() for f in fs}
-        used |= {f for fs in fault_run.notebook_faults.values() for f in fs}
-        assert used == set(faults.CATALOGUE), sorted(set(faults.CATALOGUE) - used)
-        assert len(used) >= 15
-
-    def test_every_submission_is_graded_or_flagged(fault_run):
-        assert set(fault_run.grades) == set(fault_run.plan)
-        for student, grade in fault_run.grades.items():
-            assert set(fault_run.test_points) <= set(grade.cells), fault_run.describe(student)
-        assert fault_run.grades["missing"].status == "missing"
-        assert fault_run.grades["corrupt"].status == "flagged"
-        for student in fault_run.plan:
-            if student not in ("missing", "corrupt"):
-                assert fault_run.grades[student].status == "graded", fault_run.describe(student)
-
-    def test_each_fault_costs_only_its_own_exercise(fault_run):
-        bad = []
-        for student, grade in fault_run.grades.items():
-            for test, points in fault_run.test_points.items():
-                want, got = fault_run.expectation(student, test), grade.cells[test].score
-                ok = {"zero": got == 0, "keep": got == points,
-                      "own": got is not None and 0 <= got <= points}[want]
-                if not ok:
-                    bad.append(fault_run.describe(student))
-                    break
-        assert not bad, "\n\n".join(bad)
-
-    def test_instructor_gets_a_message_per_lost_exercise(fault_run):
-        for student, grade in fault_run.grades.items():
-            text = "\n".join(grade.messages)
-            for test in fault_run.test_points:
-                if grade.cells[test].score is not None and grade.cells[test].score < fault_run.test_points[test] \
-                        and grade.status == "graded":
-                    assert test in text, fault_run.describe(student)
-            for fault in fault_run.notebook_faults.get(student, []):
-                needle = {"misnamed_notebook": "graded 'Copy of", "missing_notebook": "missing",
-                          "corrupted_json": "cannot be read", "deleted_test_cell": "deleted",
-                          "edited_test_cell": "edited this test cell",
-                          "edited_readonly_cell": "edited this read-only cell"}[fault]
-                assert needle in text, fault_run.describe(student)
-        kernel = [s for s in fault_run.plan if s.startswith("kernel")]
-        for student in kernel:
-            assert "[grader]" in "\n".join(fault_run.grades[student].messages), fault_run.describe(student)
-
-    def test_megabytes_of_output_are_truncated(fault_run):
-        student = next(s for s, sub in fault_run.plan.items()
-                       if any("prints_megabytes" in fs for fs in sub.values()))
-        path = fault_run.out / "autograded" / student / assignment / f"{assignment}.ipynb"
-        assert path.stat().st_size < 1_500_000, f"{path} is {path.stat().st_size} bytes"
-
-    return {name: obj for name, obj in locals().items() if name.startswith(("test_", "fault_run"))}

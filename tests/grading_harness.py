@@ -1,4 +1,4 @@
-"""Shared autograding round trip used by the per-assignment ``test_grading_*.py`` files.
+"""Shared autograding round trip used by ``tests/test_grading.py``.
 
 For one assignment it generates the release with nbgrader, then autogrades these submissions:
 
