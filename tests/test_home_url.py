@@ -19,6 +19,7 @@ from nmautils.course import build, homeurl, notebooks
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = build.assignments()
 HOME = homeurl.home_url()
+COLAB_PIP = "pip==24.1.2"
 
 
 def test_home_url_is_read_from_pyproject():
@@ -68,8 +69,9 @@ def test_install_cell_works_from_a_git_url(tmp_path):
 
     The fresh venv sees this checkout's .venv for the dependencies (a .pth line; that folder's
     own .pth files, such as the editable install of nmautils, are not run), so only nmautils
-    itself is installed, non-editable, from the clone. Then, outside any checkout, it is
-    imported and its packaged matplotlib style applied.
+    itself is installed, non-editable, from the clone (built in pip's isolated build environment,
+    as on Colab). Then, outside any checkout, it is
+    imported and its packaged matplotlib style applied. pip is Colab's version.
     """
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", "--no-local", str(REPO), str(clone)], check=True)
@@ -79,14 +81,17 @@ def test_install_cell_works_from_a_git_url(tmp_path):
     spec = spec.replace(HOME, clone.as_uri())  # git+file:///.../clone
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
+    # Colab's pip (its freeze of 2026-08-19); the pip bundled with Python 3.11 (23.2) rejects
+    # git+file:/// requirements, which newer ones accept.
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", COLAB_PIP], check=True)
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     Path(site, "repo_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                    "--no-deps", "--no-build-isolation", "--ignore-installed", spec],
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                    "--no-deps", "--ignore-installed", spec],
                    check=True, env=env, cwd=tmp_path)
 
     probe = (
