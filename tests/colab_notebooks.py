@@ -39,7 +39,7 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 #: Environment of the live run: the stored outputs' data and device; no CI, no NMAUTILS_PROGRESS.
 LIVE_ENV = {"NMAUTILS_DATA": "surrogate", "NMAUTILS_DEVICE": "cpu", "PYTHONHASHSEED": "0",
-            "THP_MEM_ALLOC_ENABLE": "1"}
+            "THP_MEM_ALLOC_ENABLE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 REMOVED_ENV = ("CI", "NMAUTILS_PROGRESS")
 
 #: Lines that only live runs print (regex, replacement), applied to both sides.

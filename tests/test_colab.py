@@ -108,3 +108,76 @@ def test_dry_run_detects_a_range_colab_cannot_satisfy(tmp_path):
     proc, _ = dry_run(["ipywidgets>=8"], tmp_path)
     assert proc.returncode != 0
     assert "ResolutionImpossible" in proc.stderr or "conflict" in proc.stderr.lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# the notebooks on a Colab GPU runtime
+
+
+def _notebook(kind: str, name: str) -> dict:
+    return json.loads((REPO / kind / name / f"{name}.ipynb").read_text())
+
+
+@pytest.mark.parametrize("kind", ["source", "release"])
+def test_tutorial2_asks_colab_for_a_gpu(kind):
+    meta = _notebook(kind, "tutorial2_encoding")["metadata"]
+    assert meta.get("accelerator") == "GPU"
+    assert meta.get("colab", {}).get("gpuType"), "Colab needs the GPU type to open a GPU runtime"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "source").iterdir()))
+def test_every_notebook_prints_its_device(name):
+    nb = _notebook("source", name)
+    setup = "".join(nb["cells"][1]["source"])
+    assert "show_runtime(" in setup, "the set-up cell prints the versions and the device"
+    solution = _notebook("solutions", name)["cells"]
+    printed = "".join("".join(o.get("text", "")) for c in solution if c["cell_type"] == "code"
+                      for o in c.get("outputs", []))
+    assert re.search(r"\| device: cpu\b", printed), "the stored run says it ran on the CPU"
+
+
+# ---------------------------------------------------------------------------------------------
+# the comparison of `make test-colab` (tests/colab_notebooks.py) can fail
+
+
+def _run_nb(*outputs_per_cell):
+    import nbformat
+
+    cells = []
+    for outputs in outputs_per_cell:
+        cell = nbformat.v4.new_code_cell("pass")
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        cells.append(cell)
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def _out(text, name="stdout"):
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def test_live_comparison_of_text_outputs():
+    from colab_notebooks import compare, sanitizers
+
+    subs = sanitizers()
+    fig = {"output_type": "display_data", "metadata": {},
+           "data": {"text/plain": "<Figure size 640x480 with 1 Axes>"}}
+    stored = _run_nb([_out("loss 0.5\n"), fig], [_out("Both give the same M.\n")])
+    live = _run_nb([_out("loss 0.5\n"), _out("training: 100%\n", "stderr")],  # bar on stderr
+                   [_out("Both give the same M.\nloops: 1.234 s, matrix product: 5 microseconds "
+                         "(200 times faster)\n")])
+    assert compare(stored, live, subs) == []  # live-only timing line and displays ignored
+    changed = _run_nb([_out("loss 0.6\n")], [_out("Both give the same M.\n")])
+    problems = compare(stored, changed, subs)
+    assert len(problems) == 1 and "code cell 0" in problems[0] and "+loss 0.6" in problems[0]
+    failed = _run_nb([{"output_type": "error", "ename": "ValueError", "evalue": "bad",
+                       "traceback": []}], [])
+    assert "ValueError: bad" in compare(stored, failed, subs)[0]
+
+
+def test_widget_check_requires_the_slider():
+    import nbformat
+    from colab_notebooks import check_widgets
+
+    nb = nbformat.v4.new_notebook()
+    assert "expected a IntSliderModel widget" in " ".join(check_widgets("tutorial2_encoding", nb))
+    assert check_widgets("tutorial1_decoding", nb) == []
