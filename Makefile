@@ -10,7 +10,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_WORKERS ?= 2
 
-.PHONY: all main setup sandbox-tool build check test lint bench bench-grading clean
+.PHONY: all main setup sandbox-tool build check test test-colab lint bench bench-grading clean
 
 all: main
 
@@ -55,6 +55,26 @@ test: setup
 		tests solutions; \
 	status=$$?; \
 	echo "$$(( $$(date +%s) - start )) $$(date -u +%Y-%m-%dT%H:%M:%SZ)" > build/ci_seconds.txt; \
+	exit $$status
+
+# Colab's runtime (constraints/colab.txt; the CPU torch==2.13.0 wheel in place of Colab's CUDA
+# build, this machine's Python in place of Colab's 3.13), nmautils installed from a wheel, every
+# solution notebook executed live (no CI, no NMAUTILS_PROGRESS) and its text compared. Prints its
+# wall time. Needs PyPI; independent of .venv.
+COLAB_VENV := build/colab-venv
+COLAB_PIP  := $(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check
+test-colab:
+	@rm -rf $(COLAB_VENV) build/colab-dist && mkdir -p build
+	@start=$$(date +%s); \
+	sed 's/^torch==.*/torch==2.13.0/' constraints/colab.txt > build/colab-local.txt && \
+	$(PYTHON) -m venv $(COLAB_VENV) && \
+	$(COLAB_PIP) "pip==24.1.2" && \
+	$(COLAB_PIP) -c build/colab-local.txt "torch==2.13.0" && \
+	$(COLAB_VENV)/bin/python -m pip wheel --quiet --no-deps -w build/colab-dist . && \
+	$(COLAB_PIP) -c build/colab-local.txt build/colab-dist/nmautils-*.whl nbclient nbformat && \
+	cd build && env -u CI -u NMAUTILS_PROGRESS colab-venv/bin/python ../tests/colab_notebooks.py ../solutions; \
+	status=$$?; \
+	echo "make test-colab: $$(( $$(date +%s) - start )) s (status $$status)"; \
 	exit $$status
 
 lint: setup

@@ -9,6 +9,7 @@ Every notebook of the course imports this package. Its modules each have one con
 - :mod:`nmautils.train` - GPU-aware training loops, seeding and device selection
 - :mod:`nmautils.plotting` - the figures of the course and its matplotlib style
 - :mod:`nmautils.progress` - progress bars that switch off in headless runs
+- :mod:`nmautils.runtime` - the versions and device a notebook runs on (printed at set-up)
 - :mod:`nmautils.checks` - friendly checks used by the exercises' visible tests, and
   :func:`~nmautils.checks.refusing` for their hidden tests
 - :mod:`nmautils.placecells` - RatInABox place-cell data for tutorial 3
@@ -40,6 +41,7 @@ _SUBMODULES = (
     "placecells",
     "plotting",
     "progress",
+    "runtime",
     "stimuli",
     "surrogate",
     "train",

@@ -11,7 +11,10 @@ environment variable ``NMAUTILS_DATA``:
 - ``real``: the real file or an error; never the surrogate.
 
 A file whose md5 differs from the registry, or that is corrupt, raises in every mode (the
-surrogate never hides bad data). Downloads go to ``NMAUTILS_DATA_DIR`` (default
+surrogate never hides bad data). A download says where it comes from and how big it is, shows a
+progress bar (:mod:`nmautils.progress`), and is written to a temporary file that only replaces
+the cache entry once complete and verified: a download cut off midway leaves nothing behind and
+is tried again by the next run (:class:`DownloadInterrupted`). Downloads go to ``NMAUTILS_DATA_DIR`` (default
 ``pooch.os_cache("nmautils")``). :func:`data_source` returns one line saying which data the
 loaders use; the notebooks print it.
 """
@@ -37,6 +40,7 @@ __all__ = [
     "DataDownloadError",
     "DataFile",
     "DataFileError",
+    "DownloadInterrupted",
     "SurrogateDataWarning",
     "default_cache_dir",
     "clear_cache",
@@ -108,6 +112,10 @@ class DataFileError(ValueError):
 
 class DataDownloadError(OSError):
     """The real data could not be obtained (offline, server down) and fallback is not allowed."""
+
+
+class DownloadInterrupted(OSError):
+    """A download stopped before the whole file arrived; nothing was kept, the next run retries."""
 
 
 class SurrogateDataWarning(UserWarning):
@@ -225,6 +233,68 @@ def _read(path: Path, name: str) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------------------------
 # downloading
 
+#: Seconds to wait for the server to answer and between two chunks of data.
+DOWNLOAD_TIMEOUT = (10, 60)
+
+
+def _human_size(n_bytes: int) -> str:
+    """``1234567`` -> ``"1.2 MB"`` (decimal units, like browsers and OSF show them)."""
+    size = float(n_bytes)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class _Downloader:
+    """A pooch downloader that announces the file and its size and shows a progress bar.
+
+    pooch calls it with a temporary file next to the cache entry and moves that file into place
+    only after the download completed and its hash matched, so a failure here never leaves a
+    partial file in the cache.
+    """
+
+    name: str
+    chunk_size: int = 1 << 16
+
+    def __call__(self, url: str, output_file: str, pooch_obj: object = None) -> None:
+        import requests
+
+        from .progress import progress
+
+        received, total = 0, 0
+        try:
+            with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as response:
+                response.raise_for_status()
+                total = int(response.headers.get("content-length") or 0)
+                size = _human_size(total) if total else "size unknown"
+                print(f"Downloading {self.name} ({size}) from {url}; this happens once, the "
+                      "file is then cached.", flush=True)
+                bar = progress(total=total or None, desc=self.name, unit="B", unit_scale=True,
+                               unit_divisor=1000, leave=True)
+                with bar, open(output_file, "wb") as out:
+                    for chunk in response.iter_content(chunk_size=self.chunk_size):
+                        out.write(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+        except requests.exceptions.RequestException as exc:
+            if received == 0 and not isinstance(exc, requests.exceptions.ChunkedEncodingError):
+                raise  # never started: offline, refused, timed out, HTTP error
+            raise DownloadInterrupted(self._cut_off(received, total, exc)) from exc
+        if total and received != total:
+            raise DownloadInterrupted(self._cut_off(received, total, None))
+
+    def _cut_off(self, received: int, total: int, exc: Exception | None) -> str:
+        of = f" of {_human_size(total)}" if total else ""
+        why = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+        return (
+            f"the download of {self.name} was cut off after {_human_size(received)}{of}{why}; "
+            "nothing was kept, and the next run downloads it again"
+        )
+
+
 
 def fetch(
     data_name: str,
@@ -256,6 +326,9 @@ def fetch(
         (a ValueError) if the download's md5 differs from the expected one (nothing is kept), or
         the file is not a valid ``.npz`` with the expected arrays (the file is deleted so that
         the next call downloads it again).
+    DownloadInterrupted
+        (an OSError) if the connection broke midway; no file is kept, so the next call
+        downloads it again.
     OSError
         If the download fails (offline: a ``requests`` ConnectionError).
     """
@@ -270,7 +343,8 @@ def fetch(
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     try:
         path = pooch.retrieve(
-            url, known_hash=known_hash, fname=data_name, path=folder, progressbar=False
+            url, known_hash=known_hash, fname=data_name, path=folder,
+            downloader=_Downloader(data_name),
         )
     except ValueError as exc:  # pooch: checksum mismatch; the download was deleted
         raise DataFileError(
@@ -357,22 +431,27 @@ def _resolve(name: str, mode: str, folder: str, size: str, url: str, md5: str) -
     except DataFileError:
         raise  # wrong checksum or corrupt file: never hidden behind the surrogate
     except OSError as exc:
+        target = Path(folder) / name
         how = (
-            f"To use the real data, connect to the internet and run again, or download {url} "
-            f"yourself and save it as {Path(folder) / name}"
+            "What you can do: check the internet connection (on Colab: that the runtime is "
+            "connected) and run the notebook again from the top (on Colab: Runtime > Restart "
+            f"session, then Run all); or download {url} in a browser and save it as {target} "
+            "(on Colab: upload it with the Files panel on the left); or carry on: the exercises "
+            "work the same on the surrogate, only the numbers differ"
         )
         if mode == "real":
             raise DataDownloadError(
                 f"NMAUTILS_DATA=real: could not download {name} from {url} "
-                f"({type(exc).__name__}: {exc}). {how}; or set NMAUTILS_DATA=auto to fall "
-                "back to the synthetic surrogate."
+                f"({type(exc).__name__}: {exc}). {how} (set NMAUTILS_DATA=auto to fall "
+                "back to the synthetic surrogate)."
             ) from exc
         if name not in _warned:
             _warned.add(name)
+            what = (str(exc) if isinstance(exc, DownloadInterrupted)
+                    else f"could not download {name} from {url} ({type(exc).__name__})")
             warnings.warn(
-                f"could not download {name} from {url} ({type(exc).__name__}); using a "
-                "SYNTHETIC SURROGATE with the same keys, shapes and dtypes instead - numbers "
-                f"will differ from the real data. {how}.",
+                f"{what}; using a SYNTHETIC SURROGATE with the same keys, shapes and dtypes "
+                f"instead - numbers will differ from the real data. {how}.",
                 SurrogateDataWarning,
                 stacklevel=4,
             )

@@ -322,3 +322,92 @@ def test_local_files(small_arrays, tmp_path):
     with pytest.raises(DataFileError, match="broken.npz"):
         load_data(str(bad))
     assert bad.exists()  # the user's own files are never deleted
+
+
+# ---------------------------------------------------------------------------------------------
+# the download as a student sees it: size, progress bar, cut-off connections, what to do offline
+
+
+class _CutOffHandler(_QuietHandler):
+    """Announces the whole file (Content-Length) but sends only its first half, then hangs up."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+
+@pytest.fixture
+def cut_off_server(tmp_path):
+    """A server on its own folder whose downloads break midway (``srv.cut = False`` heals it)."""
+    folder = tmp_path / "served"
+    folder.mkdir(exist_ok=True)
+    srv = _Server(folder)
+
+    class Switch(_CutOffHandler):
+        def do_GET(self):  # noqa: N802
+            if srv.cut:
+                return super().do_GET()
+            return http.server.SimpleHTTPRequestHandler.do_GET(self)
+
+    srv.cut = True
+    srv.httpd.RequestHandlerClass = functools.partial(Switch, directory=str(folder))
+    yield srv
+    srv.stop()
+
+
+def test_download_announces_its_size_and_shows_a_bar(server, small_arrays, tmp_path, capsys,
+                                                     monkeypatch):
+    monkeypatch.setenv("NMAUTILS_PROGRESS", "auto")
+    served = _serve(server, ONE, small_arrays[ONE])
+    fetch(ONE, url=server.url(ONE), known_hash=_md5(served), cache_dir=tmp_path / "cache")
+    out, err = capsys.readouterr()
+    size = data._human_size(served.stat().st_size)
+    assert f"Downloading {ONE} ({size}) from {server.url(ONE)}" in out
+    assert "kB" in size or "MB" in size
+    assert f"{ONE}: 100%" in err  # the text bar (no notebook here), complete
+
+
+def test_human_size():
+    assert [data._human_size(n) for n in (0, 999, 1000, 4_567_000, 23_589_000_000)] == [
+        "0 B", "999 B", "1.0 kB", "4.6 MB", "23.6 GB"]
+
+
+def test_cut_off_download_leaves_nothing_and_is_retried(cut_off_server, small_arrays, tmp_path):
+    served = _serve(cut_off_server, ONE, small_arrays[ONE])
+    cache, url, known = tmp_path / "cache", cut_off_server.url(ONE), _md5(served)
+    with pytest.raises(data.DownloadInterrupted, match=f"{ONE} was cut off after .* of .*next run"):
+        fetch(ONE, url=url, known_hash=known, cache_dir=cache)
+    assert _files(cache) == []  # neither the file nor pooch's temporary file
+    cut_off_server.cut = False  # the next run, with a working connection
+    path = fetch(ONE, url=url, known_hash=known, cache_dir=cache)
+    assert _md5(path) == known and _files(cache) == [path]
+
+
+def test_cut_off_download_in_a_notebook_run(cut_off_server, small_arrays, monkeypatch):
+    """auto mode: the surrogate for this run, with a message; the next run gets the real data."""
+    served = _serve(cut_off_server, ONE, small_arrays[ONE])
+    _point_registry(monkeypatch, ONE, cut_off_server.url(ONE), _md5(served))
+    with pytest.warns(SurrogateDataWarning, match="cut off.*nothing was kept.*What you can do"):
+        resp, _ = load_data()
+    assert resp.shape == (360, N_SMALL) and data_source().startswith("SYNTHETIC SURROGATE")
+    cut_off_server.cut = False
+    data.clear_cache()  # a new kernel
+    resp, _ = load_data()
+    np.testing.assert_array_equal(resp.numpy(), small_arrays[ONE]["resp"])
+    assert data_source().startswith("real data")
+
+
+def test_offline_message_says_what_to_do(closed_url, monkeypatch, tmp_path):
+    _point_registry(monkeypatch, ONE, closed_url, "md5:" + "0" * 32)
+    with pytest.warns(SurrogateDataWarning) as caught:
+        load_data()
+    message = str(caught[0].message)
+    assert "What you can do" in message and "Colab" in message
+    assert str(tmp_path / "cache" / ONE) in message  # where to put a file downloaded by hand
+    assert "run the notebook again" in message

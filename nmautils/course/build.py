@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import notebooks
+from . import homeurl, notebooks
 from .grading import REPO_ROOT, temporary_course
 
 #: Environment under which solution notebooks are executed (by the build and by nbval).
@@ -137,6 +137,7 @@ def build(names: list[str] | None = None, repo_root: Path = REPO_ROOT, run: bool
           ) -> list[BuiltNotebook]:
     """Regenerate release/ and solutions/ for ``names`` (default: every assignment)."""
     names = names or assignments(repo_root)
+    homeurl.write_home_url(names, repo_root)  # badges and install cell from pyproject.toml
     check_sources(names, repo_root)
     generate_releases(names, repo_root / "release", repo_root)
     return [build_solution(name, repo_root, run=run) for name in names]
