@@ -14,3 +14,24 @@ def pytest_configure(config):
     from nmautils.course.build import EXECUTION_ENV
 
     os.environ.update(EXECUTION_ENV)
+
+
+#: Test files that start before everything else under ``pytest -n 2 --dist loadfile
+#: --no-loadscope-reorder`` (``make test``): the main job in a fresh clone is the longest single
+#: test (every solution notebook under the generic arithmetic), so it must not be the tail.
+RUN_FIRST = ("tests/test_main_job.py",)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Order the files: RUN_FIRST, then files with more tests first (xdist's default order,
+    which ``--no-loadscope-reorder`` turns off so that RUN_FIRST can lead)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        counts[path] = counts.get(path, 0) + 1
+
+    def key(item):
+        path = item.nodeid.split("::", 1)[0]
+        return (path not in RUN_FIRST, -counts[path], path)
+
+    items.sort(key=key)  # stable: tests keep their order within a file
