@@ -48,7 +48,7 @@ test: setup
 	start=$$(date +%s); \
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		--no-loadscope-reorder tests solutions; \
+		--no-loadscope-reorder --durations=15 tests solutions; \
 	status=$$?; \
 	echo "$$(( $$(date +%s) - start )) $$(date -u +%Y-%m-%dT%H:%M:%SZ)" > build/ci_seconds.txt; \
 	exit $$status

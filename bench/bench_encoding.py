@@ -18,7 +18,13 @@ load from other processes affects both alike:
   ``torch.no_grad()``, losses kept on the device until the end.
 
 It also times the pieces of a step (forward + backward, penalty, test evaluation, optimizer step)
-and the thread setting, checks that both ways produce the same weights, and prints one line per
+and the whole update after the backward pass in two forms, alternated
+(``update_speedup_fused_vs_step_by_step``, goal >= 1.3): step by step (``2 * L2 * w`` and
+``L1 * sign(w)`` added to the gradient, then plain SGD: momentum buffer, then update; seven passes
+over the 27 M weights) against ``train_full_batch``'s form (``L1 * sign(w)`` in place, then one
+fused SGD kernel doing the L2 weight decay, momentum and update; three passes). Absolute goals are
+in reference milliseconds/seconds (``bench/common.py``: scaled by the square-matmul rate measured
+in the same run). It checks that both ways produce the same weights, and prints one line per
 measurement::
 
     name value unit goal status

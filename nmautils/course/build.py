@@ -37,8 +37,9 @@ EXECUTION_ENV = {
 #: instructions, e.g. AVX-512 ATen kernels and multi-threaded MKL/oneDNN). ``generic`` is a
 #: genuinely different arithmetic on the same machine: torch's scalar ATen kernels (no SIMD, so
 #: other summation orders and no fused multiply-adds in elementwise ops and reductions), one
-#: thread (no reductions split across threads, other BLAS blocking), and MKL's BLAS and oneDNN's
-#: convolutions capped at AVX2 (other kernels than AVX-512). Capping MKL at AVX or SSE4.2 would
+#: thread (no reductions split across threads, other BLAS blocking), MKL's BLAS and oneDNN's
+#: convolutions capped at AVX2 (other kernels than AVX-512), and numpy's OpenBLAS on one thread
+#: with its Haswell (AVX2) kernels. Capping MKL at AVX or SSE4.2 would
 #: be slower still and makes MKL print a deprecation warning into the notebook. Stored text
 #: outputs must come out the same under both; CI runs the second through
 #: ``python -m nmautils.course main --config generic`` (tests/test_main_job.py).
@@ -51,6 +52,9 @@ NUMERIC_CONFIGS: dict[str, dict[str, str]] = {
         "MKL_ENABLE_INSTRUCTIONS": "AVX2",
         "ONEDNN_MAX_CPU_ISA": "AVX2",
         "DNNL_MAX_CPU_ISA": "AVX2",
+        # numpy's OpenBLAS: one thread, Haswell (AVX2) kernels instead of the detected ones
+        "OPENBLAS_NUM_THREADS": "1",
+        "OPENBLAS_CORETYPE": "Haswell",
     },
 }
 
@@ -286,6 +290,10 @@ def verify(names: list[str] | None = None, out_root: Path | None = None,
                 notebooks.strip_outputs(fresh)):
             diffs.append(f"solutions/{name}/{path.name}: cells differ from the source")
         diffs += output_differences(committed, fresh, f"solutions/{name}/{path.name}")
+    for folder in ("release", "solutions"):
+        generated = repo_root / folder
+        orphans = {p.name for p in generated.iterdir() if p.is_dir()} if generated.is_dir() else set()
+        diffs += [f"{folder}/{o} has no source" for o in sorted(orphans - set(assignments(repo_root)))]
     return results, diffs
 
 
