@@ -53,7 +53,7 @@ def test_main_job_in_a_fresh_clone_under_generic_arithmetic_leaves_a_clean_tree(
                                                   os.environ.get("PATH", "")])}
     proc = subprocess.run(
         [sys.executable, "-m", "nmautils.course", "main", "--config", "generic", "--no-demo"],
-        cwd=clone, env=env, capture_output=True, text=True, timeout=900)
+        cwd=clone, env=env, capture_output=True, text=True, timeout=2400)
     report = proc.stdout[-6000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, "the main job found differences or failed:\n" + report
     assert "match this build" in proc.stdout

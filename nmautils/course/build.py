@@ -149,7 +149,9 @@ def build_solution(assignment: str, repo_root: Path = REPO_ROOT, run: bool = Tru
     seconds, ok, error = None, True, ""
     if run:
         try:
-            seconds = execute(nb, out.parent, config=config)
+            # one scalar thread is several times slower than the native kernels
+            timeout = CELL_TIMEOUT if config == "native" else 3 * CELL_TIMEOUT
+            seconds = execute(nb, out.parent, timeout=timeout, config=config)
         except Exception as exc:  # the build reports it and fails at the end
             ok, error = False, f"{type(exc).__name__}: {str(exc)[-2000:]}"
         for cell in nb.cells:  # wall-clock stamps would change the file on every build
