@@ -107,10 +107,12 @@ def cmd_main(config: str = "native", demo: bool = True, out: Path | None = None)
             ok = ok and full[0] == full[1] and blank[0] == 0
             full_s, blank_s = f"{full[0]:g}/{full[1]:g}", f"{blank[0]:g}/{blank[1]:g}"
         all_ok &= ok
+        differs = any(d.startswith((f"release/{r.assignment}/", f"solutions/{r.assignment}/"))
+                      for d in diffs)
         rows.append((
             r.assignment, r.notebook, str(n_ex), f"{auto:g}+{manual:g}",
             f"{r.seconds:.1f} s" if r.seconds is not None else "-", _data_source(r.assignment),
-            full_s, blank_s, "ok" if ok else "FAILED",
+            full_s, blank_s, "FAILED" if not ok else "differs" if differs else "ok",
         ))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
