@@ -113,8 +113,10 @@ def interleaved(
     return {k: statistics.median(v) for k, v in times.items()}, ratios
 
 
-#: GFLOP/s of :func:`matmul_gflops` on the reference machine: the 2-vCPU Intel Xeon (AVX-512)
-#: VM the goals were set on, torch 2.13.0, 2 threads, quiet. Goals in "reference seconds"
+#: GFLOP/s of a large square matmul on the reference machine: the 2-vCPU VM the notebook goals
+#: were set on (torch 2.13.0, 2 threads, quiet; recorded in the closing note of issues 2-7).
+#: Re-measure it with ``bench/run.py --only calibration_matmul`` on a quiet machine when the
+#: reference changes. Goals in "reference seconds"
 #: compare ``seconds * matmul_gflops() / REFERENCE_GFLOPS``: on a machine half as fast at
 #: matrix products the measured seconds may be twice as long.
 REFERENCE_GFLOPS = 190.0
