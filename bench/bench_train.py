@@ -97,7 +97,10 @@ class CNN(nn.Module):
 
 def bare_full_batch(net, loss_fn, x, y, n_iter, lr, momentum, L2, L1, weight, x_test, y_test):
     """The steps of train_full_batch written out by hand, nothing else (no checks, no moves)."""
-    optimizer = optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    rest = [p for p in net.parameters() if p is not weight]
+    optimizer = optim.SGD([{"params": [weight], "weight_decay": 2 * L2},
+                           {"params": rest, "weight_decay": 0.0}],
+                          lr=lr, momentum=momentum, fused=True)
     sign_buf = torch.empty_like(weight)
     train_losses, test_losses = [], []
     net.train()
@@ -105,8 +108,7 @@ def bare_full_batch(net, loss_fn, x, y, n_iter, lr, momentum, L2, L1, weight, x_
         optimizer.zero_grad()
         loss = loss_fn(net(x), y)
         loss.backward()
-        with torch.no_grad():
-            weight.grad.add_(weight, alpha=2 * L2)
+        with torch.no_grad():  # L2 is the fused optimizer's weight decay
             weight.grad.add_(torch.sign(weight, out=sign_buf), alpha=L1)
         optimizer.step()
         train_losses.append(loss.detach())

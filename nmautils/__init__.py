@@ -14,6 +14,7 @@ Every notebook of the course imports this package. Its modules each have one con
   :func:`~nmautils.checks.refusing` for their hidden tests
 - :mod:`nmautils.placecells` - RatInABox place-cell data for tutorial 3
 - :mod:`nmautils.models` - the small model base class of tutorial 3
+- :mod:`nmautils.report` - printing trained numbers at a precision every machine reproduces
 
 Submodules are imported lazily, so ``import nmautils`` is cheap.
 """
@@ -41,6 +42,7 @@ _SUBMODULES = (
     "placecells",
     "plotting",
     "progress",
+    "report",
     "runtime",
     "stimuli",
     "surrogate",

@@ -17,11 +17,30 @@ def pytest_configure(config):
     os.environ.update(EXECUTION_ENV)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Keep each test file on one pytest-xdist worker (``--dist loadgroup``), as ``loadfile``
-    would, except where a test names its own ``xdist_group``: the parametrised grading and fault
-    modules group by assignment, so the assignments spread over the workers while each
-    assignment's expensive grading run is made once."""
+#: Test files that start before everything else under ``pytest -n 2 --dist loadgroup
+#: --no-loadscope-reorder`` (``make test``): the main job in a fresh clone is the longest single
+#: test (every solution notebook under the generic arithmetic), so it must not be the tail.
+RUN_FIRST = ("tests/test_main_job.py",)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Order and group the tests for pytest-xdist (``--dist loadgroup``).
+
+    Each test file stays on one worker, as with ``loadfile``, except where a test names its own
+    ``xdist_group``: the parametrised grading and fault modules group by assignment, so the
+    assignments spread over the workers while each assignment's grading run is made once.
+    Files run in this order: RUN_FIRST, then files with more tests first (xdist's default order,
+    which ``--no-loadscope-reorder`` turns off so that RUN_FIRST can lead).
+    """
+    counts: dict[str, int] = {}
     for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        counts[path] = counts.get(path, 0) + 1
         if not any(m.name == "xdist_group" for m in item.iter_markers()):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+            item.add_marker(pytest.mark.xdist_group(path))
+
+    def key(item):
+        path = item.nodeid.split("::", 1)[0]
+        return (path not in RUN_FIRST, -counts[path], path)
+
+    items.sort(key=key)  # stable: tests keep their order within a file

@@ -52,6 +52,15 @@ def test_ci_line_reads_the_makefile_record(tmp_path, capsys):
     assert bench_notebooks.goal_for("assignment3_interpret") == "<=90"
 
 
+def test_goals_in_reference_seconds_scale_with_the_machine():
+    assert bench_notebooks.goal_for("tutorial2_encoding") == "<=40"
+    assert bench_notebooks.goal_for("tutorial3_backprop") == "<=20"
+    ref = common.REFERENCE_GFLOPS
+    assert common.reference_seconds(50.0, ref) == 50.0
+    assert common.reference_seconds(50.0, ref / 2) == 25.0  # half as fast: twice the seconds allowed
+    assert common.matmul_gflops(n=256, repeats=2) > 0
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA path")
 def test_train_figures_skip_cleanly_without_cuda(capsys):
     bench_train.run(quick=True, device="cuda")

@@ -2,7 +2,10 @@
 
     python -m nmautils.course build [ASSIGNMENT ...]   regenerate release/ and solutions/
     python -m nmautils.course check                    fail when release/ or solutions/ are stale
-    python -m nmautils.course main                     build, autograde a demo class, print a summary
+    python -m nmautils.course main [--config generic] [--no-demo] [--out DIR]
+                                                       build into build/main, execute, autograde
+                                                       a demo class, compare with the committed
+                                                       release/ and solutions/, print a summary
     python -m nmautils.course grade A SUBMITTED --workers 2 --out DIR [--feedback]
                                                        grade a class in parallel (classgrade.py)
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from . import build as build_mod
 from . import notebooks
@@ -69,16 +73,23 @@ def demo_grades(names: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
     return out
 
 
-def cmd_main() -> int:
+def cmd_main(config: str = "native", demo: bool = True, out: Path | None = None) -> int:
+    """Build into ``out`` (default ``build/main``), execute under the numeric ``config``,
+    autograde the demo class (unless ``demo`` is False), compare with the committed release/ and
+    solutions/, and print a summary. Tracked files are never written."""
     names = build_mod.assignments()
+    out = out or build_mod.REPO_ROOT / "build" / "main"
     t0 = time.perf_counter()
-    print(f"Building {len(names)} assignments: {', '.join(names)}")
-    results = build_mod.build(names)
+    print(f"Building {len(names)} assignments into {out} ({config} arithmetic): {', '.join(names)}")
+    results, diffs = build_mod.verify(names, out, config=config)
     build_s = time.perf_counter() - t0
-    print(f"Built release/ and solutions/ in {build_s:.0f} s; autograding demo submissions ...")
-    t1 = time.perf_counter()
-    grades = demo_grades(names)
-    grade_s = time.perf_counter() - t1
+    grades: dict[str, dict[str, tuple[float, float]]] = {}
+    grade_s = 0.0
+    if demo:
+        print(f"Built and executed in {build_s:.0f} s; autograding demo submissions ...")
+        t1 = time.perf_counter()
+        grades = demo_grades(names)
+        grade_s = time.perf_counter() - t1
 
     header = ("assignment", "notebook", "exercises", "points (auto+manual)", "exec time",
               "data source", "demo full", "demo blank", "status")
@@ -89,13 +100,19 @@ def cmd_main() -> int:
         n_ex = sum(c.kind == "answer" for c in cells) + sum(c.kind == "written" for c in cells)
         auto = sum(c.points for c in cells if c.kind == "test")
         manual = sum(c.points for c in cells if c.kind in ("written", "task"))
-        full, blank = grades[r.assignment]["demo_full"], grades[r.assignment]["demo_blank"]
-        ok = r.ok and full[0] == full[1] and blank[0] == 0
+        ok = r.ok
+        full_s = blank_s = "-"
+        if demo:
+            full, blank = grades[r.assignment]["demo_full"], grades[r.assignment]["demo_blank"]
+            ok = ok and full[0] == full[1] and blank[0] == 0
+            full_s, blank_s = f"{full[0]:g}/{full[1]:g}", f"{blank[0]:g}/{blank[1]:g}"
         all_ok &= ok
+        differs = any(d.startswith((f"release/{r.assignment}/", f"solutions/{r.assignment}/"))
+                      for d in diffs)
         rows.append((
             r.assignment, r.notebook, str(n_ex), f"{auto:g}+{manual:g}",
             f"{r.seconds:.1f} s" if r.seconds is not None else "-", _data_source(r.assignment),
-            f"{full[0]:g}/{full[1]:g}", f"{blank[0]:g}/{blank[1]:g}", "ok" if ok else "FAILED",
+            full_s, blank_s, "FAILED" if not ok else "differs" if differs else "ok",
         ))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
@@ -109,7 +126,14 @@ def cmd_main() -> int:
     for r in results:
         if not r.ok:
             print(f"\n{r.assignment} failed to execute:\n{r.error}")
-    return 0 if all_ok else 1
+    if diffs:
+        print(f"\n{len(diffs)} difference(s) between the committed files and this build "
+              f"(in {out}; `make build` rewrites the committed ones):")
+        for d in diffs:
+            print("  " + d)
+    else:
+        print("\nThe committed release/ and solutions/ match this build (sanitised text outputs).")
+    return 0 if all_ok and not diffs else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     p_build = sub.add_parser("build", help="regenerate release/ and solutions/")
     p_build.add_argument("assignments", nargs="*")
     sub.add_parser("check", help="fail when release/ or solutions/ are stale")
-    sub.add_parser("main", help="build, autograde demo submissions, print a summary")
+    p_main = sub.add_parser("main", help="build into build/main, autograde demo submissions, "
+                            "compare with the committed files, print a summary")
+    p_main.add_argument("--config", choices=sorted(build_mod.NUMERIC_CONFIGS), default="native",
+                        help="numeric configuration to execute under (default: native)")
+    p_main.add_argument("--no-demo", action="store_true", help="skip the demo autograding")
+    p_main.add_argument("--out", type=Path, default=None, help="build folder (default build/main)")
     p_grade = sub.add_parser("grade", help="autograde a folder of submissions in parallel")
     p_grade.add_argument("assignment")
     p_grade.add_argument("submitted", help="folder of <student>/<assignment>/*.ipynb")
@@ -144,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_build(args.assignments)
     if args.command == "check":
         return cmd_check()
-    return cmd_main()
+    return cmd_main(args.config, demo=not args.no_demo, out=args.out)
 
 
 if __name__ == "__main__":

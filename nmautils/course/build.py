@@ -27,10 +27,45 @@ EXECUTION_ENV = {
     "NMAUTILS_DEVICE": "cpu",
     "PYTHONHASHSEED": "0",
     "THP_MEM_ALLOC_ENABLE": "1",
+    # nmautils.report.approx raises when a printed number lies closer to a rounding boundary
+    # than its measured cross-machine spread (the build and CI check every such margin).
+    "NMAUTILS_CHECK_MARGINS": "1",
+}
+
+#: Numeric configurations the solutions are executed under, on top of :data:`EXECUTION_ENV`.
+#: ``native`` is whatever this machine does by default (all cores, its widest vector
+#: instructions, e.g. AVX-512 ATen kernels and multi-threaded MKL/oneDNN). ``generic`` is a
+#: genuinely different arithmetic on the same machine: torch's scalar ATen kernels (no SIMD, so
+#: other summation orders and no fused multiply-adds in elementwise ops and reductions), one
+#: thread (no reductions split across threads, other BLAS blocking), MKL's BLAS and oneDNN's
+#: convolutions capped at AVX2 (other kernels than AVX-512), and numpy's OpenBLAS on one thread
+#: with its Haswell (AVX2) kernels. Capping MKL at AVX or SSE4.2 would
+#: be slower still and makes MKL print a deprecation warning into the notebook. Stored text
+#: outputs must come out the same under both; CI runs the second through
+#: ``python -m nmautils.course main --config generic`` (tests/test_main_job.py).
+NUMERIC_CONFIGS: dict[str, dict[str, str]] = {
+    "native": {},
+    "generic": {
+        "ATEN_CPU_CAPABILITY": "default",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "DNNL_MAX_CPU_ISA": "AVX2",
+        # numpy's OpenBLAS: one thread, Haswell (AVX2) kernels instead of the detected ones
+        "OPENBLAS_NUM_THREADS": "1",
+        "OPENBLAS_CORETYPE": "Haswell",
+    },
 }
 
 #: Seconds a single cell may run while building solutions.
 CELL_TIMEOUT = 300
+
+#: The regex replacements nbval applies before comparing text (one definition for both).
+SANITIZE_FILE = REPO_ROOT / "tests" / "nbval_sanitize.cfg"
+
+#: Marker (comment in the cell source, or cell tag) of outputs nbval does not compare.
+IGNORE_OUTPUT = "NBVAL_IGNORE_OUTPUT"
 
 
 @dataclass
@@ -74,12 +109,17 @@ def generate_releases(names: list[str], out_root: Path, repo_root: Path = REPO_R
             shutil.copytree(produced, dst)
 
 
-def execute(nb, cwd: Path, timeout: int = CELL_TIMEOUT):
-    """Execute a notebook in place with the build's environment; return the wall time (s)."""
+def execute(nb, cwd: Path, timeout: int = CELL_TIMEOUT, config: str = "native") -> float:
+    """Execute a notebook in place with the build's environment; return the wall time (s).
+
+    ``config`` names one of :data:`NUMERIC_CONFIGS`; its variables are set on top of
+    :data:`EXECUTION_ENV` for the kernel (which inherits this process's environment).
+    """
     from nbclient import NotebookClient
 
-    saved = {k: os.environ.get(k) for k in EXECUTION_ENV}
-    os.environ.update(EXECUTION_ENV)
+    env = {**EXECUTION_ENV, **NUMERIC_CONFIGS[config]}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd)}})
@@ -94,11 +134,13 @@ def execute(nb, cwd: Path, timeout: int = CELL_TIMEOUT):
                 os.environ[k] = v
 
 
-def build_solution(assignment: str, repo_root: Path = REPO_ROOT, run: bool = True) -> BuiltNotebook:
-    """Write ``solutions/<assignment>/`` from the source, executed unless ``run`` is False."""
+def build_solution(assignment: str, repo_root: Path = REPO_ROOT, run: bool = True,
+                   out_root: Path | None = None, config: str = "native") -> BuiltNotebook:
+    """Write ``<out_root>/<assignment>/`` (default ``solutions/``) from the source, executed
+    under the numeric ``config`` unless ``run`` is False."""
     src = notebooks.read(source_path(assignment, repo_root))
     nb = notebooks.solution_notebook(src, assignment)
-    out = solution_path(assignment, repo_root)
+    out = (out_root or repo_root / "solutions") / assignment / f"{assignment}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     # Copy any data files that sit beside the source notebook.
     for extra in source_path(assignment, repo_root).parent.iterdir():
@@ -107,7 +149,9 @@ def build_solution(assignment: str, repo_root: Path = REPO_ROOT, run: bool = Tru
     seconds, ok, error = None, True, ""
     if run:
         try:
-            seconds = execute(nb, out.parent)
+            # one scalar thread is several times slower than the native kernels
+            timeout = CELL_TIMEOUT if config == "native" else 3 * CELL_TIMEOUT
+            seconds = execute(nb, out.parent, timeout=timeout, config=config)
         except Exception as exc:  # the build reports it and fails at the end
             ok, error = False, f"{type(exc).__name__}: {str(exc)[-2000:]}"
         for cell in nb.cells:  # wall-clock stamps would change the file on every build
@@ -133,14 +177,127 @@ def stabilise_animation_ids(cell) -> None:
             data["text/html"] = _ANIMATION_ID.sub(lambda m: m.group(1) + stable, text)
 
 
-def build(names: list[str] | None = None, repo_root: Path = REPO_ROOT, run: bool = True
-          ) -> list[BuiltNotebook]:
-    """Regenerate release/ and solutions/ for ``names`` (default: every assignment)."""
+def build(names: list[str] | None = None, repo_root: Path = REPO_ROOT, run: bool = True,
+          out_root: Path | None = None, config: str = "native") -> list[BuiltNotebook]:
+    """Generate ``release/`` and ``solutions/`` for ``names`` (default: every assignment).
+
+    Without ``out_root`` the tracked folders of ``repo_root`` are rewritten (``make build``);
+    with it, ``<out_root>/release`` and ``<out_root>/solutions`` are written instead and the
+    tracked files are left alone (``make``, see :func:`verify`).
+    """
     names = names or assignments(repo_root)
     homeurl.write_home_url(names, repo_root)  # badges and install cell from pyproject.toml
     check_sources(names, repo_root)
-    generate_releases(names, repo_root / "release", repo_root)
-    return [build_solution(name, repo_root, run=run) for name in names]
+    base = out_root if out_root is not None else repo_root
+    generate_releases(names, base / "release", repo_root)
+    return [build_solution(name, repo_root, run=run, out_root=base / "solutions", config=config)
+            for name in names]
+
+
+def sanitizers(path: Path = SANITIZE_FILE) -> list[tuple[re.Pattern[str], str]]:
+    """The (regex, replacement) pairs of nbval's sanitize file, in file order."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path)
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+#: Output data nbval does not compare (without ``--nbdime``).
+_NOT_COMPARED = ("image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json")
+
+
+def text_outputs(nb, rules: list[tuple[re.Pattern[str], str]] | None = None) -> list[list[str]]:
+    """What nbval compares, per code cell, sanitised.
+
+    Streams are joined per stream name (nbval merges consecutive stream outputs); results and
+    displays give every data type but images and widget ids (``text/plain``, ``text/html``...);
+    errors give their name and value. Cells marked ``NBVAL_IGNORE_OUTPUT`` give nothing.
+    """
+    rules = sanitizers() if rules is None else rules
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        ignored = IGNORE_OUTPUT in cell.source or IGNORE_OUTPUT in cell.metadata.get("tags", [])
+        streams: dict[str, str] = {}
+        data: list[str] = []
+        for output in [] if ignored else cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "stream":
+                name = output.get("name", "stdout")
+                streams[name] = streams.get(name, "") + _text(output.get("text", ""))
+            elif kind == "error":
+                data.append(f"error: {output.get('ename')}: {output.get('evalue')}")
+            else:
+                data += [f"{key}: {_text(value)}" for key, value in output.get("data", {}).items()
+                         if key not in _NOT_COMPARED]
+        texts = [f"{name}: {text}" for name, text in sorted(streams.items())] + data
+        for i, text in enumerate(texts):
+            for pattern, replacement in rules:
+                text = pattern.sub(replacement, text)
+            texts[i] = text
+        cells.append(texts)
+    return cells
+
+
+def output_differences(committed, fresh, label: str) -> list[str]:
+    """Human-readable differences between the compared text outputs of two notebooks."""
+    import difflib
+
+    a, b = text_outputs(committed), text_outputs(fresh)
+    if len(a) != len(b):
+        return [f"{label}: {len(a)} code cells committed, {len(b)} built"]
+    diffs = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            lines = difflib.unified_diff("\n".join(x).splitlines(), "\n".join(y).splitlines(),
+                                         "committed", "built", lineterm="", n=0)
+            diffs.append(f"{label}, code cell {i}:\n    " + "\n    ".join(list(lines)[2:]))
+    return diffs
+
+
+def verify(names: list[str] | None = None, out_root: Path | None = None,
+           repo_root: Path = REPO_ROOT, config: str = "native"
+           ) -> tuple[list[BuiltNotebook], list[str]]:
+    """Build into ``out_root`` (default ``build/main``), then compare with the committed files.
+
+    Returns the build results and the differences: release notebooks must be identical;
+    solution notebooks must have the same cells and the same sanitised text outputs (what nbval
+    compares). Nothing tracked is written, so ``git status`` stays clean.
+    """
+    names = names or assignments(repo_root)
+    out_root = out_root or repo_root / "build" / "main"
+    if out_root.exists():
+        shutil.rmtree(out_root)
+    results = build(names, repo_root, out_root=out_root, config=config)
+    diffs: list[str] = []
+    for name in names:
+        fresh_release, committed_release = out_root / "release" / name, repo_root / "release" / name
+        for path in sorted(p for p in fresh_release.rglob("*") if p.is_file()):
+            rel = path.relative_to(fresh_release)
+            other = committed_release / rel
+            if not other.exists() or _json_or_bytes(other) != _json_or_bytes(path):
+                diffs.append(f"release/{name}/{rel} differs from the build")
+        fresh = notebooks.read(out_root / "solutions" / name / f"{name}.ipynb")
+        path = solution_path(name, repo_root)
+        if not path.exists():
+            diffs.append(f"solutions/{name}/{path.name} is missing")
+            continue
+        committed = notebooks.read(path)
+        if _normalise(notebooks.strip_outputs(committed)) != _normalise(
+                notebooks.strip_outputs(fresh)):
+            diffs.append(f"solutions/{name}/{path.name}: cells differ from the source")
+        diffs += output_differences(committed, fresh, f"solutions/{name}/{path.name}")
+    for folder in ("release", "solutions"):
+        generated = repo_root / folder
+        orphans = {p.name for p in generated.iterdir() if p.is_dir()} if generated.is_dir() else set()
+        diffs += [f"{folder}/{o} has no source" for o in sorted(orphans - set(assignments(repo_root)))]
+    return results, diffs
 
 
 def check_sources(names: list[str], repo_root: Path = REPO_ROOT) -> None:

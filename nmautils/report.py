@@ -1,0 +1,77 @@
+"""Printing numbers that come out of long optimisation so that every machine prints the same text.
+
+Training for hundreds of steps amplifies last-bit differences between machines (AVX-512 / AVX2 /
+scalar kernels, BLAS blocking, thread counts): a test accuracy can come out 0.764 on one machine
+and 0.750 on another. :func:`approx` rounds such a number to a coarser grid, chosen per number
+from the spread measured between machines, so the printed text is the same everywhere.
+
+Rounding alone only moves the boundary: a value close to the middle between two grid points can
+still round differently elsewhere. So :func:`approx` also takes ``spread``, the largest
+difference between machines measured for that number; when the environment variable
+``NMAUTILS_CHECK_MARGINS`` is ``1`` (the course build and CI set it), it raises if the value lies
+closer than ``spread`` to a rounding boundary, i.e. if some machine within the measured spread
+could print something else. Students never see that error: without the variable it only rounds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+__all__ = ["approx", "MarginError"]
+
+
+class MarginError(ValueError):
+    """A printed value lies too close to a rounding boundary for its measured spread."""
+
+
+def _decimals(step: float) -> int:
+    """Decimals needed to show multiples of ``step`` exactly (0.05 -> 2, 10 -> 0)."""
+    for d in range(12):
+        if abs(round(step, d) - step) <= 1e-12 * max(1.0, abs(step)):
+            return d
+    return 12
+
+
+def approx(value: float, step: float, spread: float) -> str:
+    """``value`` rounded to the nearest multiple of ``step``, as text.
+
+    Parameters
+    ----------
+    value : float
+        The number to print.
+    step : float
+        The grid to round to, e.g. ``0.05`` or ``10`` (> 0).
+    spread : float
+        The largest difference for this number measured between machines / numeric
+        configurations (>= 0). With ``NMAUTILS_CHECK_MARGINS=1`` the value must lie at least
+        this far from the nearest rounding boundary (a half-step point).
+
+    Returns
+    -------
+    str
+        E.g. ``approx(0.764, 0.05, 0.015) == "0.75"``, ``approx(1009.3, 10, 3) == "1010"``.
+
+    Raises
+    ------
+    MarginError
+        With ``NMAUTILS_CHECK_MARGINS=1``, when another machine within ``spread`` could print
+        a different text; choose a coarser ``step`` (or an offset grid) for this number.
+    """
+    value, step, spread = float(value), float(step), float(spread)
+    if not math.isfinite(value):
+        return str(value)
+    if not step > 0 or not spread >= 0:
+        raise ValueError(f"step should be > 0 and spread >= 0, but got {step} and {spread}.")
+    k = math.floor(value / step + 0.5)
+    boundary_gap = step / 2 - abs(value - k * step)
+    if os.environ.get("NMAUTILS_CHECK_MARGINS", "") == "1" and boundary_gap < spread:
+        raise MarginError(
+            f"{value!r} lies {boundary_gap:.3g} from a rounding boundary of the {step:g} grid, "
+            f"less than its measured spread {spread:g}: another machine could print a different "
+            "value. Use a coarser step."
+        )
+    shown = k * step
+    d = _decimals(step)
+    text = f"{shown:.{d}f}"
+    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
