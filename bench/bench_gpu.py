@@ -4,6 +4,9 @@ Figures (one line each, see bench/common.py; all ``skip`` without CUDA):
 
 - ``gpu_speedup_encoding``: seconds per step on the CPU / on the GPU, tutorial 2's encoding model
   (ConvFC, full-size surrogate, 23,589 neurons) with :func:`nmautils.train.train_full_batch`.
+- ``gpu_speedup_encoding_per_step``: the same from the *slope* between a short and a long run
+  (the marginal cost of one step), without the one-time moves of the 27 M weights to the GPU and
+  back that dominate a few-step run; ``gpu_fixed_cost_encoding`` reports that one-time cost.
 - ``gpu_speedup_classifier``: the same for tutorial 2's regularised classifier (small model).
 - ``gpu_speedup_cnn``: the same per epoch for the assignment's CNN with
   :func:`nmautils.train.train_minibatch` (batch 100).
@@ -33,7 +36,7 @@ from nmautils import surrogate
 from nmautils.stimuli import filters
 from nmautils.train import train_full_batch, train_minibatch
 
-FIGURES = ("gpu_speedup_encoding", "gpu_speedup_classifier", "gpu_speedup_cnn",
+FIGURES = ("gpu_speedup_encoding", "gpu_speedup_encoding_per_step", "gpu_fixed_cost_encoding", "gpu_speedup_classifier", "gpu_speedup_cnn",
            "gpu_loss_agreement", "gpu_h2d_copies_per_step")
 
 
@@ -98,6 +101,32 @@ def _speedup(name: str, train, repeats: int, per: str, n: int) -> list:
     return [outputs["cpu"], outputs["cuda"]]
 
 
+def _per_step(make, short: int, long: int, repeats: int) -> None:
+    """Marginal seconds per step (slope between ``short`` and ``long`` steps) on both devices."""
+    import time
+
+    def timed(train, device):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        train(device)
+        torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    a, b = make(short), make(long)
+    slope, fixed = {}, {}
+    for device in ("cpu", "cuda"):
+        timed(a, device)  # warm-up
+        t_short = min(timed(a, device) for _ in range(repeats))
+        t_long = min(timed(b, device) for _ in range(repeats))
+        slope[device] = (t_long - t_short) / (long - short)
+        fixed[device] = t_short - short * slope[device]
+    emit("gpu_speedup_encoding_per_step", slope["cpu"] / slope["cuda"], "x",
+         note=f"cpu {slope['cpu'] * 1e3:.3g} ms/step, cuda {slope['cuda'] * 1e3:.3g} ms/step "
+         f"(slope {short}->{long} steps; {torch.get_num_threads()} CPU threads)")
+    emit("gpu_fixed_cost_encoding", fixed["cuda"], "s",
+         note="one-time cost of a GPU run (moving the network and data there and back)")
+
+
 def _h2d_copies_per_step(n_iter: int) -> tuple[float, int]:
     """Host-to-device copies per step of a profiled GPU run fed with CPU tensors."""
     from torch.profiler import ProfilerActivity, profile
@@ -121,6 +150,8 @@ def run(quick: bool = False, only: str | None = None, device: str = "cuda") -> N
     encoding = None
     if wanted("gpu_speedup_encoding", only) or wanted("gpu_loss_agreement", only):
         encoding = _speedup("gpu_speedup_encoding", _encoding(steps), repeats, "step", steps)
+    if wanted("gpu_speedup_encoding_per_step", only) or wanted("gpu_fixed_cost_encoding", only):
+        _per_step(_encoding, 10, 40 if quick else 60, repeats)
     if wanted("gpu_speedup_classifier", only):
         _speedup("gpu_speedup_classifier", _classifier(10 * steps), repeats, "step", 10 * steps)
     if wanted("gpu_speedup_cnn", only):
