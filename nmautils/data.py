@@ -33,6 +33,7 @@ import pooch
 import torch
 
 from . import surrogate as _surrogate
+from ._validate import env_choice
 
 __all__ = [
     "DATASETS",
@@ -134,14 +135,9 @@ def data_mode() -> str:
     ValueError
         If the variable holds anything else.
     """
-    mode = os.environ.get("NMAUTILS_DATA", "auto").strip().lower() or "auto"
-    if mode not in MODES:
-        raise ValueError(
-            f"NMAUTILS_DATA must be one of {', '.join(MODES)} (got {mode!r}): "
-            "auto = real data with an offline fallback to the surrogate, "
-            "surrogate = synthetic data only, real = real data or an error"
-        )
-    return mode
+    return env_choice("NMAUTILS_DATA", MODES,
+                      "auto = real data with an offline fallback to the surrogate, "
+                      "surrogate = synthetic data only, real = real data or an error")
 
 
 def default_cache_dir() -> Path:

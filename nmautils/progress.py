@@ -18,6 +18,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from ._validate import env_choice
+
 __all__ = ["PROGRESS_MODES", "bar_class", "progress", "progress_enabled", "progress_mode"]
 
 PROGRESS_MODES = ("auto", "text", "off")
@@ -32,13 +34,9 @@ def progress_mode() -> str:
     ValueError
         If the variable holds anything else.
     """
-    mode = os.environ.get("NMAUTILS_PROGRESS", "auto").strip().lower() or "auto"
-    if mode not in PROGRESS_MODES:
-        raise ValueError(
-            f"NMAUTILS_PROGRESS must be one of {', '.join(PROGRESS_MODES)} (got {mode!r}): "
-            "auto = widget bars in notebooks, text elsewhere; text = text bars; off = no bars"
-        )
-    return mode
+    return env_choice("NMAUTILS_PROGRESS", PROGRESS_MODES,
+                      "auto = widget bars in notebooks, text elsewhere; text = text bars; "
+                      "off = no bars")
 
 
 def progress_enabled() -> bool:

@@ -18,14 +18,12 @@ is autograded once per test session (module-scoped fixture).
 from __future__ import annotations
 
 import importlib.util
-import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from nmautils.course import notebooks
 from nmautils.course.build import source_path
-from nmautils.course.grading import SubmissionResult, temporary_course
+from nmautils.course.grading import SubmissionResult, environment, temporary_course
 
 MUTANTS_DIR = Path(__file__).parent / "mutants"
 
@@ -64,19 +62,9 @@ class GradingRun:
 GRADING_ENV = {"NMAUTILS_SURROGATE_SIZE": "small"}
 
 
-@contextmanager
 def grading_environment():
     """Set :data:`GRADING_ENV` for the kernels started inside the block, then restore."""
-    saved = {k: os.environ.get(k) for k in GRADING_ENV}
-    os.environ.update(GRADING_ENV)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment(GRADING_ENV)
 
 
 def run_grading(assignment: str) -> GradingRun:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import time
@@ -117,21 +116,16 @@ def execute(nb, cwd: Path, timeout: int = CELL_TIMEOUT, config: str = "native") 
     """
     from nbclient import NotebookClient
 
-    env = {**EXECUTION_ENV, **NUMERIC_CONFIGS[config]}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    from .grading import environment
+    from .sandbox import IPCKernelManager
+
+    with environment({**EXECUTION_ENV, **NUMERIC_CONFIGS[config]}):
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                kernel_manager_class=IPCKernelManager,
                                 resources={"metadata": {"path": str(cwd)}})
         start = time.perf_counter()
         client.execute()
         return time.perf_counter() - start
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def build_solution(assignment: str, repo_root: Path = REPO_ROOT, run: bool = True,

@@ -35,7 +35,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from . import notebooks
-from .grading import REPO_ROOT, CellScore, Course
+from .grading import REPO_ROOT, CellScore, Course, autograded_total
 
 MESSAGE_CHARS = 300
 
@@ -52,11 +52,11 @@ class StudentGrade:
 
     @property
     def score(self) -> float:
-        return sum(c.score or 0.0 for c in self.cells.values() if c.kind == "autograded")
+        return autograded_total(self.cells)[0]
 
     @property
     def max_score(self) -> float:
-        return sum(c.max_score for c in self.cells.values() if c.kind == "autograded")
+        return autograded_total(self.cells)[1]
 
 
 @dataclass(frozen=True)

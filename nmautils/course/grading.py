@@ -101,6 +101,28 @@ class CellScore:
     kind: str  # "autograded" or "manual"
 
 
+def autograded_total(cells: Mapping[str, CellScore]) -> tuple[float, float]:
+    """(score, maximum) summed over the autograded cells (a missing score counts 0)."""
+    auto = [c for c in cells.values() if c.kind == "autograded"]
+    return sum(c.score or 0.0 for c in auto), sum(c.max_score for c in auto)
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (kernels started inside inherit them), then
+    restore the previous values."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @dataclass
 class SubmissionResult:
     """What autograding one student's notebook produced."""
@@ -111,11 +133,11 @@ class SubmissionResult:
 
     @property
     def auto_score(self) -> float:
-        return sum(c.score or 0.0 for c in self.cells.values() if c.kind == "autograded")
+        return autograded_total(self.cells)[0]
 
     @property
     def auto_max(self) -> float:
-        return sum(c.max_score for c in self.cells.values() if c.kind == "autograded")
+        return autograded_total(self.cells)[1]
 
 
 class Course:

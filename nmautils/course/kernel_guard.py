@@ -258,6 +258,17 @@ def record() -> None:
             continue
 
 
+def _restore_lists(owner: Any, saved: dict[str, list]) -> int:
+    """Put the saved contents back into ``owner``'s lists, in place; return how many changed."""
+    changed = 0
+    for key, items in saved.items():
+        current = getattr(owner, key)
+        if current != items:
+            current[:] = items
+            changed += 1
+    return changed
+
+
 def _restore_interpreter() -> int:
     st = _state
     changed = 0
@@ -298,17 +309,9 @@ def _restore_interpreter() -> int:
             except Exception:  # noqa: BLE001 - a traitlet refusing the value
                 inst[key] = value
             changed += 1
-    for key, saved in st.shell_lists.items():
-        lst = getattr(ip, key)
-        if lst != saved:
-            lst[:] = saved
-            changed += 1
-    manager = getattr(ip, "input_transformer_manager", None)
-    for key, saved in st.transformer_lists.items():
-        lst = getattr(manager, key)
-        if lst != saved:
-            lst[:] = saved
-            changed += 1
+    changed += _restore_lists(ip, st.shell_lists)
+    changed += _restore_lists(getattr(ip, "input_transformer_manager", None),
+                              st.transformer_lists)
     events = getattr(ip, "events", None)
     if events is not None:
         for key, saved in st.events.items():

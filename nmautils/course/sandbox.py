@@ -466,6 +466,13 @@ class SandboxedKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
+class IPCKernelManager(SandboxedKernelManager):
+    """An unconfined kernel over Unix sockets, for the maintainer's own notebooks (the build):
+    no TCP port and no "running over TCP without encryption" warning in the output."""
+
+    sandbox = Bool(False, help="Never sandboxed (trusted notebooks).").tag(config=True)
+
+
 def limits_dict(limits: SandboxLimits) -> dict:
     """``limits`` as a plain dict (for reports)."""
     return asdict(limits)
