@@ -23,6 +23,7 @@ def pytest_configure(config):
 RUN_FIRST = ("tests/test_main_job.py",)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into scheduling groups
 def pytest_collection_modifyitems(session, config, items):
     """Order and group the tests for pytest-xdist (``--dist loadgroup``).
 

@@ -102,14 +102,6 @@ def test_pip_resolves_nmautils_under_colab_constraints(tmp_path):
     assert resolved["ipywidgets"] == "7.7.1"
 
 
-@pytest.mark.slow
-def test_dry_run_detects_a_range_colab_cannot_satisfy(tmp_path):
-    """The check can fail: the old requirement ipywidgets>=8 is impossible under the pins."""
-    proc, _ = dry_run(["ipywidgets>=8"], tmp_path)
-    assert proc.returncode != 0
-    assert "ResolutionImpossible" in proc.stderr or "conflict" in proc.stderr.lower()
-
-
 # ---------------------------------------------------------------------------------------------
 # the notebooks on a Colab GPU runtime
 

@@ -64,7 +64,7 @@ def test_solution_notebook_strips_markers_hidden_tests_and_metadata(source_nb):
 
 def test_unterminated_hidden_region_is_an_error(source_nb):
     source_nb.cells[2].source = "### BEGIN HIDDEN TESTS\nassert True"
-    with pytest.raises(ValueError, match="unterminated"):
+    with pytest.raises(ValueError, match="never closed"):
         nbt.solution_notebook(source_nb, "demo")
 
 

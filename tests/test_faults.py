@@ -24,7 +24,7 @@ def _per_assignment(values):
     return [pytest.param(a, marks=pytest.mark.xdist_group(f"faults-{a}"), id=a) for a in values]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fault_runs(tmp_path_factory):
     """Fault runs by assignment, each made once per worker that needs it."""
     return {"_tmp": tmp_path_factory}

@@ -26,9 +26,9 @@ def _mutant_cases():
             for a in ASSIGNMENTS for m in sorted(load_mutants(a))]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs():
-    """Grading runs by assignment, each made once per worker that needs it."""
+    """Grading runs by assignment, each made once per worker process that needs it."""
     return {}
 
 

@@ -103,7 +103,7 @@ def _pwned_files(roots: list[Path]) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hostile_run():
     if not sandbox.sandbox_available():
         pytest.fail("no sandbox can be made on this machine: " + sandbox._probe())
