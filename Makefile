@@ -60,7 +60,7 @@ check: setup
 test: setup
 	@mkdir -p build
 	start=$$(date +%s); \
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--no-loadscope-reorder --durations=15 tests solutions; \
 	status=$$?; \

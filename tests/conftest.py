@@ -25,11 +25,11 @@ RUN_FIRST = ("tests/test_main_job.py",)
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into scheduling groups
 def pytest_collection_modifyitems(session, config, items):
-    """Order and group the tests for pytest-xdist (``--dist loadgroup``).
+    """Order the tests, and give each an ``xdist_group`` for ``--dist loadgroup``.
 
-    Each test file stays on one worker, as with ``loadfile``, except where a test names its own
-    ``xdist_group``: the parametrised grading and fault modules group by assignment, so the
-    assignments spread over the workers while each assignment's grading run is made once.
+    ``make test`` uses ``--dist loadfile`` (nbval's cells of one notebook must share a kernel, and
+    loadgroup splits them); the groups - one per file, one per assignment in the grading and
+    fault modules - are for local runs of ``pytest tests -n 2 --dist loadgroup``.
     Files run in this order: RUN_FIRST, then files with more tests first (xdist's default order,
     which ``--no-loadscope-reorder`` turns off so that RUN_FIRST can lead).
     """
