@@ -20,7 +20,8 @@ def test_gpu_figures_skip_without_cuda():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [x.split() for x in proc.stdout.splitlines() if not x.startswith("#")]
-    assert [x[0] for x in lines] == ["gpu_speedup_encoding", "gpu_speedup_classifier",
+    assert [x[0] for x in lines] == ["gpu_speedup_encoding", "gpu_speedup_encoding_per_step",
+                                     "gpu_fixed_cost_encoding", "gpu_speedup_classifier",
                                      "gpu_speedup_cnn", "gpu_loss_agreement",
                                      "gpu_h2d_copies_per_step"]
     assert all(x[4] == "skip" for x in lines)
