@@ -51,6 +51,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nmautils.course.notebooks import strip_solution_markers
+
 REPO = Path(__file__).resolve().parents[1]
 MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"
 
@@ -255,7 +257,7 @@ def make_plan(assignment: str) -> dict[str, Any]:
         kind = notebooks.cell_kind(cell)
         gid = notebooks.nbgrader_meta(cell).get("grade_id") or f"cell{index}"
         if kind == "answer":
-            code = _python(_without_markers(cell.source))
+            code = _python(strip_solution_markers(cell.source))
             plan["code"][gid] = code
             plan["base"].append((gid, code))
             plan["methods"][gid] = {
@@ -267,14 +269,6 @@ def make_plan(assignment: str) -> dict[str, Any]:
             plan["base"].append((gid, _python(cell.source)))
         first_code = False
     return plan
-
-
-def _without_markers(source: str) -> str:
-    from nmautils.course.notebooks import BEGIN_SOLUTION, END_SOLUTION
-
-    return "\n".join(
-        line for line in source.splitlines() if BEGIN_SOLUTION not in line and END_SOLUTION not in line
-    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import sys
 import sysconfig
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -471,8 +471,3 @@ class IPCKernelManager(SandboxedKernelManager):
     no TCP port and no "running over TCP without encryption" warning in the output."""
 
     sandbox = Bool(False, help="Never sandboxed (trusted notebooks).").tag(config=True)
-
-
-def limits_dict(limits: SandboxLimits) -> dict:
-    """``limits`` as a plain dict (for reports)."""
-    return asdict(limits)
