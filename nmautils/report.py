@@ -11,6 +11,14 @@ difference between machines measured for that number; when the environment varia
 ``NMAUTILS_CHECK_MARGINS`` is ``1`` (the course build and CI set it), it raises if the value lies
 closer than ``spread`` to a rounding boundary, i.e. if some machine within the measured spread
 could print something else. Students never see that error: without the variable it only rounds.
+
+:func:`verdict` is how a notebook states a claim about its own results ("classification removes
+the errors at the seam"): it prints one line saying whether the claim holds on the data the
+notebook ran on, with the numbers, and never stops a student's notebook. On real recordings a
+claim may hold less strongly than on the surrogate, and the student should read that, not an
+``AssertionError``. With ``NMAUTILS_STRICT_CLAIMS=1`` (the course build and CI set it) a claim
+that does not hold raises :class:`ClaimError`, so the solutions cannot be built or pass nbval
+on the surrogate unless every claim holds there.
 """
 
 from __future__ import annotations
@@ -18,11 +26,15 @@ from __future__ import annotations
 import math
 import os
 
-__all__ = ["approx", "MarginError"]
+__all__ = ["approx", "MarginError", "verdict", "ClaimError"]
 
 
 class MarginError(ValueError):
     """A printed value lies too close to a rounding boundary for its measured spread."""
+
+
+class ClaimError(AssertionError):
+    """A claim checked with :func:`verdict` does not hold (raised only in strict mode)."""
 
 
 def _decimals(step: float) -> int:
@@ -75,3 +87,52 @@ def approx(value: float, step: float, spread: float) -> str:
     d = _decimals(step)
     text = f"{shown:.{d}f}"
     return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+
+
+def verdict(claim: str, holds: bool, evidence: str = "") -> bool:
+    """Print whether ``claim`` holds on the data this notebook ran on, and return ``holds``.
+
+    Parameters
+    ----------
+    claim : str
+        The statement, e.g. ``"the largest errors lie near the 0/360 degree seam"``.
+    holds : bool
+        Whether the numbers support it (computed by the caller with an explicit tolerance).
+    evidence : str, optional
+        The numbers behind the verdict, e.g. ``"mean error 31 deg near the seam, 4 deg elsewhere"``.
+
+    Returns
+    -------
+    bool
+        ``holds``, so that later cells can branch on it.
+
+    Raises
+    ------
+    ClaimError
+        Only when the environment variable ``NMAUTILS_STRICT_CLAIMS`` is ``1`` (course build and
+        CI) and the claim does not hold. Students never get an exception from this function.
+
+    Examples
+    --------
+    >>> verdict("two is more than one", 2 > 1, "2 vs 1")
+    Claim holds on this data: two is more than one (2 vs 1).
+    True
+    """
+    if not isinstance(claim, str) or not isinstance(evidence, str):
+        raise TypeError(
+            f"claim and evidence should be str, but got {type(claim).__name__} and "
+            f"{type(evidence).__name__}."
+        )
+    holds = bool(holds)
+    details = f" ({evidence})" if evidence else ""
+    if holds:
+        print(f"Claim holds on this data: {claim}{details}.")
+    else:
+        print(
+            f"Claim does NOT hold on this data: {claim}{details}. The text describes the course "
+            "data; on other recordings the effect can be weaker - look at the figures and think "
+            "about why."
+        )
+        if os.environ.get("NMAUTILS_STRICT_CLAIMS", "") == "1":
+            raise ClaimError(f"claim does not hold: {claim}{details}")
+    return holds

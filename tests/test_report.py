@@ -43,3 +43,25 @@ def test_bad_arguments():
     with pytest.raises(ValueError):
         approx(1.0, 0.1, -1.0)
     assert approx(float("nan"), 0.1, 0.0) == "nan"
+
+
+def test_verdict_prints_and_never_raises_for_students(capsys, monkeypatch):
+    from nmautils.report import verdict
+
+    monkeypatch.delenv("NMAUTILS_STRICT_CLAIMS", raising=False)
+    assert verdict("a is small", True, "a = 1") is True
+    assert capsys.readouterr().out == "Claim holds on this data: a is small (a = 1).\n"
+    assert verdict("a is large", False, "a = 1") is False
+    out = capsys.readouterr().out
+    assert out.startswith("Claim does NOT hold on this data: a is large (a = 1).")
+
+
+def test_verdict_raises_in_strict_mode(monkeypatch):
+    from nmautils.report import ClaimError, verdict
+
+    monkeypatch.setenv("NMAUTILS_STRICT_CLAIMS", "1")
+    assert verdict("fine", True) is True
+    with pytest.raises(ClaimError, match="claim does not hold: broken"):
+        verdict("broken", False)
+    with pytest.raises(TypeError, match="claim and evidence should be str"):
+        verdict(3, True)

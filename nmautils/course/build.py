@@ -29,6 +29,8 @@ EXECUTION_ENV = {
     # nmautils.report.approx raises when a printed number lies closer to a rounding boundary
     # than its measured cross-machine spread (the build and CI check every such margin).
     "NMAUTILS_CHECK_MARGINS": "1",
+    # nmautils.report.verdict raises when a claim the text makes does not hold on the surrogate.
+    "NMAUTILS_STRICT_CLAIMS": "1",
 }
 
 #: Numeric configurations the solutions are executed under, on top of :data:`EXECUTION_ENV`.

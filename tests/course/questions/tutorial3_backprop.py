@@ -1,0 +1,3 @@
+"""Questions of tutorial3_backprop (curriculum section A/E): id -> regexes that give the answer away."""
+
+QUESTIONS: dict[str, list[str]] = {}
