@@ -13,8 +13,17 @@ matplotlib.use("Agg")
 def pytest_configure(config):
     # Same environment the build executes solutions in, so nbval reproduces the stored outputs.
     from nmautils.course.build import EXECUTION_ENV
+    from nmautils.course.grading import thread_budget
 
     os.environ.update(EXECUTION_ENV)
+    # pytest-xdist workers run kernels side by side: each gets its share of the cores (two
+    # kernels asking for all cores each run several times slower on a 2-core machine).
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    budget = thread_budget(workers)
+    os.environ.update(budget)
+    import torch
+
+    torch.set_num_threads(int(budget["OMP_NUM_THREADS"]))
 
 
 #: Test files that start before everything else under ``pytest -n 2 --dist loadgroup

@@ -35,7 +35,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from . import notebooks
-from .grading import REPO_ROOT, CellScore, Course, autograded_total
+from .grading import REPO_ROOT, CellScore, Course, autograded_total, environment, thread_budget
 
 MESSAGE_CHARS = 300
 
@@ -343,7 +343,9 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
         if workers <= 1:
             grades = [_task(t) for t in tasks]
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+            # kernels graded side by side share the cores instead of each taking them all
+            with environment(thread_budget(workers)), \
+                    ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
                 grades = list(pool.map(_task, tasks, chunksize=1))
         write_gradebook(assignment, template, grades, out / "gradebook.db")
     seconds = time.perf_counter() - start

@@ -123,6 +123,46 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+#: Environment variables that set how many threads a kernel's numeric libraries start.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_budget(parallel: int) -> dict[str, str]:
+    """Thread settings for kernels of which ``parallel`` run at the same time.
+
+    Each kernel gets ``available_cores() // parallel`` threads (at least one), so that kernels
+    running side by side never ask for more threads than there are cores: on a 2-core machine,
+    two kernels with two threads each spend most of their time waiting for each other (1000
+    small training steps: 11 s instead of 2 s, measured). Stored outputs do not depend on the
+    thread count (CI checks them under one thread and under all cores). A value the user set
+    in the environment wins.
+
+    Parameters
+    ----------
+    parallel : int
+        How many kernels run at once (>= 1).
+
+    Returns
+    -------
+    dict
+        ``{"OMP_NUM_THREADS": "1", ...}``, for :func:`environment`.
+    """
+    if isinstance(parallel, bool) or not isinstance(parallel, int):
+        raise TypeError(f"parallel should be an int, but got {type(parallel).__name__}.")
+    if parallel < 1:
+        raise ValueError(f"parallel should be >= 1, but got {parallel}.")
+    threads = str(max(1, available_cores() // parallel))
+    return {k: os.environ.get(k, threads) for k in THREAD_VARIABLES}
+
+
 @dataclass
 class SubmissionResult:
     """What autograding one student's notebook produced."""
