@@ -24,6 +24,14 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(int(budget["OMP_NUM_THREADS"]))
+    # nbval's kernels talk over Unix sockets like every other kernel of the project.
+    try:
+        import nbval.kernel
+    except ImportError:  # nbval not installed: nothing to configure
+        return
+    from nmautils.course.sandbox import BlockingIPCKernelManager
+
+    nbval.kernel.KernelManager = BlockingIPCKernelManager
 
 
 #: Test files that start before everything else under ``pytest -n 2 --dist loadgroup

@@ -164,3 +164,22 @@ def test_plain_nbgrader_autograde_runs_the_kernel_in_the_sandbox(tmp_path):
         assert "hidden" in text and "COURSE-VISIBLE" not in text
         assert not (course.root / "PWNED").exists()
         assert result.auto_score == 0
+
+
+def test_blocking_ipc_kernel_runs_code_over_unix_sockets():
+    from nmautils.course.sandbox import BlockingIPCKernelManager
+
+    km = BlockingIPCKernelManager(kernel_name="python3")
+    km.start_kernel()
+    private = km._private
+    try:
+        assert km.transport == "ipc" and str(private) in km.ip
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive("x = 6 * 7", user_expressions={"x": "x"}, timeout=60)
+        assert reply["content"]["user_expressions"]["x"]["data"]["text/plain"] == "42"
+        kc.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)
+    assert not private.exists(), "the private socket folder outlives the kernel"

@@ -41,7 +41,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from jupyter_client.utils import run_sync
 from traitlets import Bool, Float, Integer
 
 #: The kernel's home and working folders inside the sandbox (on a size-limited tmpfs).
@@ -471,3 +472,25 @@ class IPCKernelManager(SandboxedKernelManager):
     no TCP port and no "running over TCP without encryption" warning in the output."""
 
     sandbox = Bool(False, help="Never sandboxed (trusted notebooks).").tag(config=True)
+
+
+class BlockingIPCKernelManager(KernelManager):
+    """The blocking (synchronous) counterpart of :class:`IPCKernelManager`, for tools that drive
+    kernels with jupyter_client's blocking API, such as nbval in the test suite: an unconfined
+    kernel whose sockets live in a private temporary folder, removed at shutdown, instead of TCP
+    ports (no "running over TCP without encryption" warning, no port clashes between workers)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._private = Path(tempfile.mkdtemp(prefix="nmautils-kernel-"))
+        os.chmod(self._private, 0o700)
+        self.transport = "ipc"
+        self.ip = str(self._private / "k")
+        self.connection_file = str(self._private / "connection.json")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._private, ignore_errors=True)
+
+    cleanup_resources = run_sync(_async_cleanup_resources)
