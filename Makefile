@@ -53,7 +53,7 @@ check: setup
 	$(BIN)/python -m nmautils.course check
 
 # The test recipe also records its wall time for bench/ (build/ci_seconds.txt: "<s> <UTC time>");
-# the exit status is pytest's. tests/conftest.py puts tests/test_main_job.py first: its slow test
+# the exit status is pytest's. tests/conftest.py puts tests/course/test_main_job.py first: its slow test
 # runs the main job in a fresh clone under the generic arithmetic (the cross-configuration run of
 # every solution notebook), so one worker starts it while the other takes the rest; nbval checks
 # solutions/ under the native arithmetic.
@@ -82,7 +82,7 @@ test-colab:
 	$(COLAB_PIP) -c build/colab-local.txt "torch==2.13.0" && \
 	$(COLAB_VENV)/bin/python -m pip wheel --quiet --no-deps -w build/colab-dist . && \
 	$(COLAB_PIP) -c build/colab-local.txt build/colab-dist/nmautils-*.whl nbclient nbformat && \
-	cd build && env -u CI -u NMAUTILS_PROGRESS colab-venv/bin/python ../tests/colab_notebooks.py ../solutions; \
+	cd build && env -u CI -u NMAUTILS_PROGRESS colab-venv/bin/python ../tests/harness/colab_notebooks.py ../solutions; \
 	status=$$?; \
 	echo "make test-colab: $$(( $$(date +%s) - start )) s (status $$status)"; \
 	exit $$status

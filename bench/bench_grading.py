@@ -3,7 +3,7 @@
     python bench/bench_grading.py [--n 52] [--workers 2] [--sequential 12] [--assignment A]
 
 Builds ``--n`` synthetic submissions of tutorial1_decoding (a mix of full solutions, untouched
-releases, wrong answers from tests/mutants, and cheap faults from nmautils.course.faults), grades
+releases, wrong answers from tests/grading/mutants, and cheap faults from nmautils.course.faults), grades
 all of them with ``python -m nmautils.course grade`` logic (``--workers`` processes), and grades a
 stratified sample of ``--sequential`` of them with the nbgrader command line
 (``nbgrader autograde <assignment>``, one student after another, same configuration). Use
@@ -35,7 +35,7 @@ CHEAP_FAULTS = ["raises", "syntax_error", "missing_package", "wrong_shape", "nan
 
 
 def _mutants(assignment: str) -> dict[str, str]:
-    path = REPO / "tests" / "mutants" / f"{assignment}.py"
+    path = REPO / "tests" / "grading" / "mutants" / f"{assignment}.py"
     if not path.exists():
         return {}
     spec = importlib.util.spec_from_file_location("mutants", path)

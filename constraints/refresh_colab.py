@@ -19,7 +19,7 @@ then add every package Colab has that pip resolves for nmautils (repeat until un
         -c build/colab-local.txt .
     .venv/bin/python constraints/refresh_colab.py ... --report build/dry.json
 
-and run the dry-run test (``tests/test_colab.py``) and ``make test-colab``.
+and run the dry-run test (``tests/course/test_colab.py``) and ``make test-colab``.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Colab's runtime versions of every package the course touches (GPU runtime, Python 3.13).",
         f"# Source: {args.source}, pip-freeze.gpu.txt.",
         f"# Written {dt.date.today().isoformat()} by constraints/refresh_colab.py; refresh: see README",
-        "# ('Colab constraints'). torch is Colab's CUDA build: tests/test_colab.py and",
+        "# ('Colab constraints'). torch is Colab's CUDA build: tests/course/test_colab.py and",
         "# `make test-colab` use the local CPU wheel torch==2.13.0 in its place.",
     ]
     args.out.write_text("\n".join(header + [pins[n] for n in names]) + "\n")

@@ -294,7 +294,7 @@ def train_full_batch(
     one fused kernel together with the momentum and the update. The step is much cheaper for big
     layers (the encoding model's output layer has 27 M weights: three passes over them per step
     instead of seven). The result equals the step-by-step loop up to float rounding (the fused
-    kernel multiplies and adds in one instruction); ``tests/test_train.py`` bounds the difference.
+    kernel multiplies and adds in one instruction); ``tests/unit/test_train.py`` bounds the difference.
 
     Parameters
     ----------

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+# Shared harnesses (grading round trips, fault and hostile catalogues, the Colab comparison) live
+# in tests/harness/ and are imported by name from the unit/, course/ and grading/ folders.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 
 def pytest_configure(config):
@@ -37,7 +43,7 @@ def pytest_configure(config):
 #: Test files that start before everything else under ``pytest -n 2 --dist loadgroup
 #: --no-loadscope-reorder`` (``make test``): the main job in a fresh clone is the longest single
 #: test (every solution notebook under the generic arithmetic), so it must not be the tail.
-RUN_FIRST = ("tests/test_main_job.py",)
+RUN_FIRST = ("tests/course/test_main_job.py",)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into scheduling groups

@@ -43,7 +43,7 @@ EXECUTION_ENV = {
 #: with its Haswell (AVX2) kernels. Capping MKL at AVX or SSE4.2 would
 #: be slower still and makes MKL print a deprecation warning into the notebook. Stored text
 #: outputs must come out the same under both; CI runs the second through
-#: ``python -m nmautils.course main --config generic`` (tests/test_main_job.py).
+#: ``python -m nmautils.course main --config generic`` (tests/course/test_main_job.py).
 NUMERIC_CONFIGS: dict[str, dict[str, str]] = {
     "native": {},
     "generic": {

@@ -7,13 +7,13 @@ cell, its definition-only cells and every solution, and then, for each candidate
 candidate followed by the exercise's test cells from ``source/`` (hidden tests included):
 
 - ``solution``: the model answer (sanity: the harness lets a right answer pass);
-- ``mutant``: the plausible wrong answer of ``tests/mutants/<assignment>.py`` (sanity: the
+- ``mutant``: the plausible wrong answer of ``tests/grading/mutants/<assignment>.py`` (sanity: the
   harness sees a wrong answer fail);
 - ``substitute``: ``<name> = helper`` for every signature-compatible public callable, once bound
   directly and once through an adapter that passes the exercise's arguments by position; for
   classes also a subclass whose solved methods (other than ``__init__``) delegate to the helper,
   with and without ``self`` as first argument;
-- ``delegate``: the thin wrappers of ``DELEGATES`` in ``tests/mutants/<assignment>.py`` around
+- ``delegate``: the thin wrappers of ``DELEGATES`` in ``tests/grading/mutants/<assignment>.py`` around
   helpers that compute an exercise's core; each is run a second time with
   :func:`nmautils.checks.refusing` disabled (``delegate_unrefused``) to show that the refusal in
   the hidden tests is what stops it.
@@ -22,7 +22,7 @@ The work is split in two. :func:`make_plan` reads the source notebook (nbformat,
 input transformer) and extracts the code to run; :func:`run_plan` executes it and :func:`judge`
 lists what breaks the rules. Run as a script, this module reads plans (JSON files given with
 ``--plan``) and prints the :class:`Outcome` records (JSON) after :data:`RESULT_MARK`.
-``tests/test_substitution.py`` makes the plans and runs two such subprocesses at once, two
+``tests/grading/test_substitution.py`` makes the plans and runs two such subprocesses at once, two
 assignments each: the notebooks' global settings (threads, styles, seeds) stay out of pytest,
 the subprocesses never import nbformat or IPython, and torch is imported twice, not four times.
 
@@ -53,8 +53,8 @@ from typing import Any
 
 from nmautils.course.notebooks import strip_solution_markers
 
-REPO = Path(__file__).resolve().parents[1]
-MUTANTS_DIR = Path(__file__).resolve().parent / "mutants"
+REPO = Path(__file__).resolve().parents[2]
+MUTANTS_DIR = Path(__file__).resolve().parents[1] / "grading" / "mutants"
 
 #: Prefix of the output line that carries the results (other output may precede it).
 RESULT_MARK = "SUBSTITUTION-RESULTS "
@@ -456,7 +456,7 @@ def run_plan(
     """Every candidate of every exercise of the plan's assignment (see :func:`make_plan`).
 
     ``mutants`` and ``delegates`` default to ``MUTANTS`` and ``DELEGATES`` of
-    ``tests/mutants/<assignment>.py``.
+    ``tests/grading/mutants/<assignment>.py``.
     """
     assignment = plan["assignment"]
     if mutants is None or delegates is None:

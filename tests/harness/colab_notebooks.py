@@ -4,7 +4,7 @@ Run by ``make test-colab`` with the Python of a venv built from ``constraints/co
 versions; the local CPU torch in place of Colab's CUDA build) into which nmautils was installed
 from a wheel::
 
-    build/colab-venv/bin/python tests/colab_notebooks.py solutions
+    build/colab-venv/bin/python tests/harness/colab_notebooks.py solutions
 
 Unlike the build and ``make test``, the notebooks run *live*: neither ``CI`` nor
 ``NMAUTILS_PROGRESS`` is set, so tutorial 2 shows its slider (``interact``) and training shows
@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 
 HERE = Path(__file__).resolve().parent
-SANITIZE = HERE / "nbval_sanitize.cfg"
+SANITIZE = HERE.parent / "nbval_sanitize.cfg"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 

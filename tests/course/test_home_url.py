@@ -16,7 +16,7 @@ import pytest
 
 from nmautils.course import build, homeurl, notebooks
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = build.assignments()
 HOME = homeurl.home_url()
 COLAB_PIP = "pip==24.1.2"

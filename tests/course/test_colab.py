@@ -20,7 +20,7 @@ import tomllib
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONSTRAINTS = REPO / "constraints" / "colab.txt"
 LOCAL_TORCH = "torch==2.13.0"
 
@@ -129,7 +129,7 @@ def test_every_notebook_prints_its_device(name):
 
 
 # ---------------------------------------------------------------------------------------------
-# the comparison of `make test-colab` (tests/colab_notebooks.py) can fail
+# the comparison of `make test-colab` (tests/harness/colab_notebooks.py) can fail
 
 
 def _run_nb(*outputs_per_cell):

@@ -64,7 +64,7 @@ class ConvFC(nn.Module):
 
 #: Thin wrappers around course helpers that compute an exercise's core. Each would pass the
 #: exercise's tests; the hidden tests refuse the helper (``nmautils.checks.refusing``), so each
-#: must fail (tests/test_substitution.py). ``decode_orientation`` is meant to call
+#: must fail (tests/grading/test_substitution.py). ``decode_orientation`` is meant to call
 #: ``train_full_batch`` (the exercise says so), and the package has no preferred-orientation
 #: helper any more, so only ``hidden_activity`` has one.
 DELEGATES = {

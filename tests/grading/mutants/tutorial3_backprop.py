@@ -81,7 +81,7 @@ def make_optimizer(model, lr):
 ''',
 }
 
-#: Thin wrappers around course helpers that compute an exercise's core (tests/test_substitution.py).
+#: Thin wrappers around course helpers that compute an exercise's core (tests/grading/test_substitution.py).
 #: No helper of nmautils computes the core of a tutorial 3 exercise (``add_bias_row`` is meant to
 #: be used in ``forward_pass``, and ``Model.loss`` is no exercise here), so there are none.
 DELEGATES: dict[str, list[str]] = {}

@@ -1,7 +1,7 @@
 """Tutorial 2's slider produces a widget model and view with the installed ipywidgets.
 
 Here that is ipywidgets 8 (the dev environment); ``make test-colab`` runs the whole tutorial
-live under Colab's ipywidgets 7.7.1 with the same checks (tests/colab_notebooks.py).
+live under Colab's ipywidgets 7.7.1 with the same checks (tests/harness/colab_notebooks.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Hostile submissions: what a student might put into an answer cell to forge a grade or harm
-the instructor. ``tests/test_hostile.py`` grades a blank submission of tutorial 1 with each case
+the instructor. ``tests/grading/test_hostile.py`` grades a blank submission of tutorial 1 with each case
 in its first answer cell and checks that none of them scores a point, reads or writes anything
 outside its scratch folder, reaches the network or leaves a process running.
 

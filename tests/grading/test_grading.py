@@ -1,7 +1,7 @@
-"""Autograding round trip of every assignment (see tests/grading_harness.py).
+"""Autograding round trip of every assignment (see tests/harness/grading_harness.py).
 
 For each assignment in source/: the solution scores full marks, the untouched release scores 0
-without crashing the grader, each wrong answer (tests/mutants/<assignment>.py) loses exactly the
+without crashing the grader, each wrong answer (tests/grading/mutants/<assignment>.py) loses exactly the
 points of its own test cells, and unfinished answers cost only their own points. Adding a lesson
 means adding its notebook and its mutants; nothing here changes.
 """

@@ -1,6 +1,6 @@
 """Hostile submissions cannot forge a grade or touch anything of the instructor's.
 
-Every case of ``tests/hostile_catalogue.py`` is the first answer cell of an otherwise blank
+Every case of ``tests/harness/hostile_catalogue.py`` is the first answer cell of an otherwise blank
 submission of tutorial 1, graded together with one honest student by the class grader (two
 workers, sandboxed kernels). The test plants a loopback TCP server and unique markers, then
 checks: no hostile submission scores a point; nothing was read or written outside the scratch

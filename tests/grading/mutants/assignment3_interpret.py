@@ -54,7 +54,7 @@ def tuning_curve(resp, stimuli, unit, n_bins=18):
 
 #: Thin wrappers around course helpers that compute an exercise's core. Each would pass the
 #: exercise's tests; the hidden tests refuse the helper (``nmautils.checks.refusing``), so each
-#: must fail (tests/test_substitution.py). The package has no RDM-correlation helper any more.
+#: must fail (tests/grading/test_substitution.py). The package has no RDM-correlation helper any more.
 DELEGATES = {
     "ex_test_mse": [
         # tutorial 3's model base class computes a mean squared error (and detaches)

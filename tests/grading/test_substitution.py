@@ -1,10 +1,10 @@
 """No answer within reach: no public nmautils helper, and no thin wrapper around one, passes an
 exercise's tests (hidden tests included) in place of the student's own code.
 
-For each assignment, ``tests/substitution_harness.py`` runs the source notebook's set-up and
+For each assignment, ``tests/harness/substitution_harness.py`` runs the source notebook's set-up and
 definitions once, then puts every signature-compatible public callable of ``nmautils`` (all
 public modules but ``nmautils.course``) and every wrapper of ``DELEGATES`` in
-``tests/mutants/<assignment>.py`` in the place of each exercise and runs the exercise's test
+``tests/grading/mutants/<assignment>.py`` in the place of each exercise and runs the exercise's test
 cells. Each must fail. Sanity checks in the same runs show that the harness can pass and fail:
 the model answer passes, the mutant fails, and each delegate passes once
 ``nmautils.checks.refusing`` is switched off.
@@ -38,7 +38,7 @@ ASSIGNMENTS = (
     "tutorial3_backprop",
     "assignment3_interpret",
 )
-HARNESS = Path(__file__).with_name("substitution_harness.py")
+HARNESS = Path(__file__).resolve().parents[1] / "harness" / "substitution_harness.py"
 
 #: Assignments per subprocess: two at once (the machines that run this have two cores or more),
 #: balanced by their run time.
@@ -75,7 +75,7 @@ def outcomes(tmp_path_factory) -> dict[str, list[Outcome]]:
         with open(out, "w") as out_file, open(err, "w") as err_file:
             proc = subprocess.Popen(
                 [sys.executable, str(HARNESS), "--plan", *map(str, plans)],
-                stdout=out_file, stderr=err_file, env=env, cwd=HARNESS.parent.parent,
+                stdout=out_file, stderr=err_file, env=env, cwd=HARNESS.parents[2],
             )
         procs.append((proc, out, err))
     results = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-SOURCE = Path(__file__).parents[1] / "source" / "assignment3_interpret" / "assignment3_interpret.ipynb"
+SOURCE = Path(__file__).resolve().parents[2] / "source" / "assignment3_interpret" / "assignment3_interpret.ipynb"
 
 #: grade id -> (part, points, how graded). The single place that says what each cell is worth.
 POINTS = {

@@ -19,7 +19,7 @@ def test_there_are_assignments():
 def test_solution_cells_are_up_to_date(name):
     """Cheap staleness check of solutions/ (no nbgrader). The releases are regenerated and
     compared exactly, and the solutions' outputs compared, by the main job in a fresh clone
-    (tests/test_main_job.py), so the suite no longer runs ``stale_files`` (a second
+    (tests/course/test_main_job.py), so the suite no longer runs ``stale_files`` (a second
     generate_assignment of every assignment); ``make check`` still does."""
     expected = notebooks.solution_notebook(notebooks.read(build.source_path(name)), name)
     committed = notebooks.strip_outputs(notebooks.read(build.solution_path(name)))

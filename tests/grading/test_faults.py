@@ -1,7 +1,7 @@
 """Fault catalogue of every assignment: each fault costs only its own exercise.
 
 For each assignment in source/, the faults of nmautils.course.faults are injected into
-submissions made from the solution and graded by the class grader (tests/faults_harness.py); the
+submissions made from the solution and graded by the class grader (tests/harness/faults_harness.py); the
 tests check that the run finishes, the instructor gets a message, and the student loses only the
 points of the exercise at fault. Adding a lesson needs nothing here.
 """

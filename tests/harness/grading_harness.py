@@ -1,11 +1,11 @@
-"""Shared autograding round trip used by ``tests/test_grading.py``.
+"""Shared autograding round trip used by ``tests/grading/test_grading.py``.
 
 For one assignment it generates the release with nbgrader, then autogrades these submissions:
 
 - ``full``: every answer filled with the solution -> full marks;
 - ``blank``: the untouched release -> zero, and the grader does not crash;
 - ``mutants_even`` / ``mutants_odd``: every other answer replaced by a plausible wrong answer
-  (``tests/mutants/<assignment>.py``), the rest correct -> each wrong answer loses exactly the
+  (``tests/grading/mutants/<assignment>.py``), the rest correct -> each wrong answer loses exactly the
   points of its own test cells, and its correct neighbours keep theirs;
 - ``blank_even`` / ``blank_odd``: every other answer left unfinished -> each unfinished answer
   costs only its own test cells (no cascading penalties).
@@ -25,7 +25,7 @@ from nmautils.course import notebooks
 from nmautils.course.build import source_path
 from nmautils.course.grading import SubmissionResult, environment, temporary_course
 
-MUTANTS_DIR = Path(__file__).parent / "mutants"
+MUTANTS_DIR = Path(__file__).resolve().parents[1] / "grading" / "mutants"
 
 
 def load_mutants(assignment: str) -> dict[str, str]:

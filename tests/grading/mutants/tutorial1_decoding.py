@@ -34,7 +34,7 @@ def train(net, loss_fn, train_data, train_labels, n_epochs=50, learning_rate=1e-
 
 #: Thin wrappers around course helpers that compute an exercise's core. Each would pass the
 #: exercise's tests; the hidden tests refuse the helper (``nmautils.checks.refusing``), so each
-#: must fail (tests/test_substitution.py).
+#: must fail (tests/grading/test_substitution.py).
 DELEGATES = {
     "ex_mse": [
         # tutorial 3's model base class computes a mean squared error

@@ -1,4 +1,4 @@
-"""Fault catalogue round trip used by ``tests/test_faults.py``.
+"""Fault catalogue round trip used by ``tests/grading/test_faults.py``.
 
 For one assignment it builds submissions from the solution with the faults of
 :mod:`nmautils.course.faults` injected, grades them all with the project's class-grading step
