@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import as_numpy
+
 __all__ = [
     "check",
     "check_type",
@@ -48,10 +50,14 @@ def _fail(message: str, hint: str = "") -> None:
     raise AssertionError(text)
 
 
-def _as_array(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # torch.Tensor
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
+def _as_array(x: Any, name: str, hint: str = "") -> np.ndarray:
+    """``x`` as a numpy array (:func:`nmautils._validate.as_numpy`), or a friendly failure."""
+    try:
+        return as_numpy(x, name, numeric=True)
+    except (TypeError, ValueError):
+        _fail(f"{name} should be a tensor, an array or a number, but it is a {type(x).__name__}.",
+              hint)
+        raise  # pragma: no cover - _fail always raises
 
 
 def check(condition: bool, message: str, hint: str = "") -> None:
@@ -91,7 +97,7 @@ def check_dtype(x: Any, expected: Any, name: str, hint: str = "") -> None:
 
 def check_finite(x: Any, name: str, hint: str = "") -> None:
     """Fail if ``x`` holds NaN or infinite values."""
-    values = _as_array(x)
+    values = _as_array(x, name, hint)
     if not np.all(np.isfinite(values)):
         _fail(f"{name} contains NaN or infinite values.", hint)
 
@@ -105,7 +111,8 @@ def check_close(
     hint: str = "",
 ) -> None:
     """Fail unless ``actual`` is elementwise close to ``expected`` (same rule as numpy.allclose)."""
-    a, e = _as_array(actual).astype(float), _as_array(expected).astype(float)
+    a = _as_array(actual, name, hint).astype(float)
+    e = _as_array(expected, f"the expected value of {name}").astype(float)
     if a.shape != e.shape:
         _fail(f"{name} should have shape {e.shape}, but it has shape {a.shape}.", hint)
     if not np.allclose(a, e, rtol=rtol, atol=atol):

@@ -33,7 +33,7 @@ import pooch
 import torch
 
 from . import surrogate as _surrogate
-from ._validate import env_choice
+from ._validate import check_int, check_type, env_choice
 
 __all__ = [
     "DATASETS",
@@ -328,6 +328,7 @@ def fetch(
     OSError
         If the download fails (offline: a ``requests`` ConnectionError).
     """
+    check_type(data_name, "data_name", str, "a file name (str)")
     spec = DATASETS.get(data_name)
     if spec is None and url is None:
         raise ValueError(
@@ -398,10 +399,7 @@ def _use_surrogate(name: str, reason: str) -> _Source:
 
 def _source(data_name: str | os.PathLike) -> _Source:
     """Resolve what the loaders use for ``data_name`` (cached per name and settings)."""
-    if not isinstance(data_name, (str, os.PathLike)):
-        raise TypeError(
-            f"data_name must be a file name or path (str), got {type(data_name).__name__}"
-        )
+    check_type(data_name, "data_name", (str, os.PathLike), "a file name or path (str)")
     name = os.fspath(data_name)
     if name not in DATASETS and Path(name).is_file():
         path = Path(name).resolve()
@@ -490,19 +488,6 @@ def data_source(data_name: str = DEFAULT_FILE) -> str:
 # loaders
 
 
-def _check_bin_width(bin_width: object) -> int:
-    if isinstance(bin_width, bool) or not isinstance(bin_width, (int, np.integer)):
-        raise ValueError(
-            f"bin_width must be a positive whole number of degrees (e.g. 1 or 6), "
-            f"got {bin_width!r} of type {type(bin_width).__name__}"
-        )
-    if not 1 <= bin_width <= 360:
-        raise ValueError(
-            f"bin_width must be a whole number of degrees from 1 to 360, got {bin_width}"
-        )
-    return int(bin_width)
-
-
 def _bin(resp: np.ndarray, stimuli: np.ndarray, bin_width: int, start: float):
     """Average responses and stimuli in consecutive bins of ``bin_width`` degrees from ``start``."""
     edges = start + bin_width * np.arange(int(np.ceil(361 / bin_width)) + 1)
@@ -538,10 +523,14 @@ def load_data(
 
     Raises
     ------
+    TypeError
+        For a ``bin_width`` that is not an int (``1.5``, ``True``, ``"6"``), or a ``data_name``
+        that is not a str or path.
     ValueError
-        For a bad ``bin_width``, an unknown file name, or a file without ``resp``.
+        For a ``bin_width`` outside 1..360, an unknown file name, or a file without ``resp``.
     """
-    bin_width = _check_bin_width(bin_width)
+    bin_width = check_int(bin_width, "bin_width", minimum=1, maximum=360,
+                          expected="a whole number of degrees from 1 to 360 (e.g. 1 or 6)")
     src = _source(data_name)
     if "resp" not in src.arrays:
         raise ValueError(

@@ -17,7 +17,6 @@ environment variable ``NMAUTILS_PROGRESS`` is not ``"off"``.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import random
 from collections.abc import Callable, Iterable
@@ -26,7 +25,15 @@ import numpy as np
 import torch
 from torch import nn, optim
 
-from ._validate import check_positive_int
+from ._validate import (
+    check_callable,
+    check_consistent_length,
+    check_int,
+    check_number,
+    check_positive_int,
+    check_type,
+    shape_error,
+)
 from .progress import progress_enabled
 
 __all__ = [
@@ -38,6 +45,9 @@ __all__ = [
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+#: What a seed must be (:func:`set_seed`).
+SEED_RANGE = "an int between 0 and 2**32 - 1"
 
 #: Minimum number of optimisation steps for which ``progress=None`` shows a bar.
 AUTO_PROGRESS_MIN_STEPS = 100
@@ -56,11 +66,7 @@ def set_seed(seed: int) -> None:
     seed : int
         A seed in ``0 .. 2**32 - 1``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed should be an int, but got {type(seed).__name__}.")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed should be between 0 and 2**32 - 1, but got {seed}.")
-    seed = int(seed)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1, expected=SEED_RANGE)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -95,11 +101,8 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
             device, source = env, "NMAUTILS_DEVICE"
         else:
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(
-            f"device should be a string such as 'cpu' or 'cuda', a torch.device or None, but "
-            f"got {type(device).__name__}."
-        )
+    check_type(device, "device", (str, torch.device),
+               "a string such as 'cpu' or 'cuda', a torch.device or None")
     try:
         dev = torch.device(device)
     except (RuntimeError, ValueError) as err:
@@ -142,39 +145,27 @@ def set_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def _check_tensor_pair(data: object, labels: object, what: str) -> None:
-    for name, x in ((f"{what}_data", data), (f"{what}_labels", labels)):
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} should be a torch.Tensor, but got {type(x).__name__}.")
+    names = (f"{what}_data", f"{what}_labels")
+    for name, x in zip(names, (data, labels)):
+        check_type(x, name, torch.Tensor, "a torch.Tensor")
         if x.ndim == 0:
-            raise ValueError(f"{name} should have one row per sample, but it is a 0-d tensor.")
-    if data.shape[0] != labels.shape[0]:  # type: ignore[union-attr]
-        raise ValueError(
-            f"{what}_data and {what}_labels should have the same number of rows, but have "
-            f"{data.shape[0]} and {labels.shape[0]}."  # type: ignore[union-attr]
-        )
+            raise shape_error(name, "(n_samples, ...) (one row per sample)", x)
+    check_consistent_length(data, labels, names)
     if data.shape[0] == 0:  # type: ignore[union-attr]
-        raise ValueError(f"{what}_data has no rows.")
+        raise ValueError(f"{what}_data should have at least one row, but got 0.")
 
 
-
-def _check_number(value: object, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} should be a number, but got {type(value).__name__}.")
-    value = float(value)
-    bad = not math.isfinite(value) or (value <= 0 if positive else value < 0)
-    if bad:
-        kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{name} should be a {kind} number, but got {value!r}.")
-    return value
+def _check_rate(value: object, name: str, *, positive: bool) -> float:
+    """A finite learning rate / momentum / penalty: > 0 with ``positive``, else >= 0."""
+    return check_number(value, name, minimum=0, include_min=not positive)
 
 
 def _check_net(net: object) -> torch.device:
     """Validate ``net`` and return the device of its parameters."""
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net should be a torch.nn.Module, but got {type(net).__name__}.")
+    check_type(net, "net", nn.Module, "a torch.nn.Module")
     param = next(net.parameters(), None)
     if param is None:
-        raise ValueError("net has no parameters to train.")
+        raise ValueError("net should have parameters to train, but got a module with none.")
     return param.device
 
 
@@ -199,7 +190,7 @@ def _mode_dependent(net: nn.Module) -> bool:
 def _scalar_loss(loss: object) -> torch.Tensor:
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise ValueError(f"loss_fn should return a scalar tensor, but returned {shape}.")
+        raise ValueError(f"loss_fn should return a scalar tensor, but got {shape}.")
     return loss
 
 
@@ -216,11 +207,8 @@ def _penalized_params(
     params = list(penalized)
     own = {id(p) for p in net.parameters()}
     for i, p in enumerate(params):
-        if not isinstance(p, torch.Tensor):
-            raise TypeError(
-                f"penalized[{i}] should be a parameter of net (e.g. net.out_layer.weight), "
-                f"but got {type(p).__name__}."
-            )
+        check_type(p, f"penalized[{i}]", torch.Tensor,
+                   "a parameter of net (e.g. net.out_layer.weight)")
         if id(p) not in own:
             raise ValueError(
                 f"penalized[{i}] should be a parameter of net (e.g. net.out_layer.weight), but "
@@ -338,18 +326,17 @@ def train_full_batch(
     on before the call; its train/eval mode is left as it was.
     """
     home = _check_net(net)
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn should be callable, but got {type(loss_fn).__name__}.")
+    check_callable(loss_fn, "loss_fn")
     _check_tensor_pair(train_data, train_labels, "train")
     if (test_data is None) != (test_labels is None):
         raise ValueError("test_data and test_labels should be given together (or neither).")
     if test_data is not None:
         _check_tensor_pair(test_data, test_labels, "test")
     n_iter = check_positive_int(n_iter, "n_iter")
-    learning_rate = _check_number(learning_rate, "learning_rate", positive=True)
-    momentum = _check_number(momentum, "momentum", positive=False)
-    L2 = _check_number(L2_penalty, "L2_penalty", positive=False)
-    L1 = _check_number(L1_penalty, "L1_penalty", positive=False)
+    learning_rate = _check_rate(learning_rate, "learning_rate", positive=True)
+    momentum = _check_rate(momentum, "momentum", positive=False)
+    L2 = _check_rate(L2_penalty, "L2_penalty", positive=False)
+    L1 = _check_rate(L1_penalty, "L1_penalty", positive=False)
     params = _penalized_params(net, penalized, active=L2 > 0 or L1 > 0)
     dev = pick_device(device)
 
@@ -475,18 +462,14 @@ def train_minibatch(
     As for :func:`train_full_batch`, the network ends up back on the device it started on.
     """
     home = _check_net(net)
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn should be callable, but got {type(loss_fn).__name__}.")
+    check_callable(loss_fn, "loss_fn")
     _check_tensor_pair(train_data, train_labels, "train")
     n_epochs = check_positive_int(n_epochs, "n_epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    learning_rate = _check_number(learning_rate, "learning_rate", positive=True)
-    momentum = _check_number(momentum, "momentum", positive=False)
-    generator = None
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise TypeError(f"seed should be an int or None, but got {type(seed).__name__}.")
-        generator = torch.Generator().manual_seed(int(seed))
+    learning_rate = _check_rate(learning_rate, "learning_rate", positive=True)
+    momentum = _check_rate(momentum, "momentum", positive=False)
+    seed = check_int(seed, "seed", allow_none=True)
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
     dev = pick_device(device)
 
     n = train_data.shape[0]
