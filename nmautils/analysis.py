@@ -118,7 +118,7 @@ def stimulus_class(ori: ArrayLike, n_classes: int) -> torch.Tensor:
     angles = column_or_1d(ori, "ori").astype(np.float64)
     if angles.size and not (np.all(angles >= 0) and np.all(angles <= 360)):
         raise ValueError(
-            "ori should hold angles in degrees between 0 and 360, but its values range from "
+            "ori should hold angles in degrees between 0 and 360, but got values from "
             f"{angles.min():.6g} to {angles.max():.6g}."
         )
     edges = np.linspace(0, 360, n_classes + 1)

@@ -144,15 +144,15 @@ def _helper_function(helper: Any) -> types.FunctionType:
     func = getattr(helper, "__func__", helper)  # bound methods, staticmethod/classmethod objects
     if not isinstance(func, types.FunctionType):
         raise TypeError(
-            f"refusing() takes Python functions of nmautils, but got {type(helper).__name__} "
-            f"{helper!r}."
+            f"refusing()'s helpers should be Python functions of nmautils, but got "
+            f"{type(helper).__name__} {helper!r}."
         )
     filename = Path(func.__code__.co_filename)
     if not filename.is_absolute() or _PACKAGE_DIR not in filename.resolve().parents:
         raise TypeError(
-            f"refusing() only refuses helpers defined in the nmautils package, but "
-            f"{func.__qualname__} was defined in {func.__code__.co_filename}; the helper "
-            "may have been replaced."
+            f"refusing()'s helpers should be defined in the nmautils package, but got "
+            f"{func.__qualname__}, defined in {func.__code__.co_filename} (the helper may have "
+            "been replaced)."
         )
     return func
 

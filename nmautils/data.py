@@ -332,7 +332,8 @@ def fetch(
     spec = DATASETS.get(data_name)
     if spec is None and url is None:
         raise ValueError(
-            f"unknown data file {data_name!r}: expected one of {list(DATASETS)} (or pass url=...)"
+            f"data_name should be a file of the course (expected one of {list(DATASETS)}), or "
+            f"come with url=..., but got the unknown data file {data_name!r}."
         )
     url = url if url is not None else spec.url
     if known_hash is None and spec is not None:
@@ -406,8 +407,8 @@ def _source(data_name: str | os.PathLike) -> _Source:
         return _Source("local", _read(path, path.name), path.name, path)
     if name not in DATASETS:
         raise ValueError(
-            f"unknown data file {name!r}: expected one of {list(DATASETS)} "
-            "or the path of an existing .npz file"
+            f"data_name should be a file of the course (expected one of {list(DATASETS)}) or the "
+            f"path of an existing .npz file, but got the unknown data file {name!r}."
         )
     mode = data_mode()
     size = _surrogate.default_size()

@@ -333,7 +333,7 @@ def plot_tuning_predictions(
     pred = _mat(predictions, "predictions", len(s))
     if not train.shape == test.shape == pred.shape:
         raise ValueError(
-            "resp_train, resp_test and predictions should have the same shape, but have "
+            "resp_train, resp_test and predictions should have the same shape, but got "
             f"{train.shape}, {test.shape} and {pred.shape}."
         )
     idx = _indices(neuron_indices, train.shape[1])

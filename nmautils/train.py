@@ -107,26 +107,29 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         dev = torch.device(device)
     except (RuntimeError, ValueError) as err:
         raise ValueError(
-            f"{source}={device!r} is not a device name torch understands (try 'cpu' or 'cuda')."
+            f"{source} should be a device name torch understands (try 'cpu' or 'cuda'), but got "
+            f"{source}={device!r}, which is not a device name."
         ) from err
+    available = f"{source} should name a device available here, but got {source}={device!r}"
     if dev.type == "cpu":
         return dev
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"{source}={device!r} asks for a GPU, but CUDA is not available here.")
+            raise ValueError(f"{available}: it asks for a GPU and CUDA is not available here.")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(
-                f"{source}={device!r} asks for GPU {dev.index}, but only "
+                f"{available}: it asks for GPU {dev.index} and only "
                 f"{torch.cuda.device_count()} GPU(s) are visible."
             )
         return dev
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise ValueError(f"{source}={device!r} asks for MPS, which is not available here.")
+            raise ValueError(f"{available}: it asks for MPS, which is not available here.")
         return dev
     raise ValueError(
-        f"{source}={device!r}: cannot train on a {dev.type!r} device; use 'cpu' or 'cuda'."
+        f"{source} should be 'cpu' or 'cuda' (a device to train on), but got {source}={device!r}: "
+        f"cannot train on a {dev.type!r} device."
     )
 
 
