@@ -471,6 +471,11 @@ def data_source(data_name: str = DEFAULT_FILE) -> str:
         md5-verified, cached at /home/.../W3D4_stringer_oribinned1.npz"`` or ``"SYNTHETIC
         SURROGATE of W3D4_stringer_oribinned1.npz (NMAUTILS_DATA=surrogate): ..."``. The
         surrogate text is deterministic (no paths, no times).
+
+    Examples
+    --------
+    >>> data_source()  # doctest: +SKIP
+    'real data: W3D4_stringer_oribinned1.npz (Stringer et al. 2021, Cell), md5-verified, cached at ...'
     """
     src = _source(data_name)
     if src.kind == "real":
@@ -529,6 +534,18 @@ def load_data(
         that is not a str or path.
     ValueError
         For a ``bin_width`` outside 1..360, an unknown file name, or a file without ``resp``.
+
+    Examples
+    --------
+    Downloads the file on first use (mode "auto"), so the example is not run by the tests:
+
+    >>> resp, stimuli = load_data()  # doctest: +SKIP
+    >>> resp.shape, stimuli.shape  # doctest: +SKIP
+    (torch.Size([360, 23589]), torch.Size([360, 1]))
+    >>> load_data(bin_width=1.5)
+    Traceback (most recent call last):
+    ...
+    TypeError: bin_width should be a whole number of degrees from 1 to 360 (e.g. 1 or 6), but got float.
     """
     bin_width = check_int(bin_width, "bin_width", minimum=1, maximum=360,
                           expected="a whole number of degrees from 1 to 360 (e.g. 1 or 6)")
@@ -568,6 +585,12 @@ def load_data_split(
         Responses of the two halves of the trials, averaged in 6-degree bins.
     stimuli : torch.Tensor, float32, shape (n_stimuli, 1)
         Bin centres in degrees.
+
+    Examples
+    --------
+    >>> resp_train, resp_test, stimuli = load_data_split()  # doctest: +SKIP
+    >>> resp_train.shape, stimuli[:2, 0].tolist()  # doctest: +SKIP
+    (torch.Size([60, 23589]), [2.5, 8.5])
     """
     src = _source(data_name)
     missing = sorted({"resp_train", "resp_test"} - set(src.arrays))

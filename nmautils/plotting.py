@@ -187,7 +187,16 @@ def plot_loss(
     logy: bool = False,
     ax: Axes | None = None,
 ) -> Figure:
-    """Training (and optional test) loss against iteration."""
+    """Training (and optional test) loss against iteration.
+
+    Examples
+    --------
+    >>> fig = plot_loss([3.0, 2.0, 1.5], [3.2, 2.4, 2.1], ylabel="MSE (degrees$^2$)")
+    >>> ax = fig.axes[0]
+    >>> [line.get_label() for line in ax.get_lines()], ax.get_xlabel()
+    (['train', 'test'], 'iteration')
+    >>> plt.close(fig)
+    """
     train = _vec(train_losses, "train_losses")
     fig, ax = _axes(ax)
     ax.plot(np.arange(len(train)), train, label="train")
@@ -296,7 +305,16 @@ def plot_gratings(images: Any, angles: Any, ncols: int = 6, fig: Figure | None =
 
 
 def plot_filters(filters: Any, fig: Figure | None = None) -> Figure:
-    """Convolution filters (c_out, 1, K, K) or (c_out, K, K), one panel each."""
+    """Convolution filters (c_out, 1, K, K) or (c_out, K, K), one panel each.
+
+    Examples
+    --------
+    >>> from nmautils.stimuli import filters
+    >>> fig = plot_filters(filters(6, 7))
+    >>> [ax.get_title() for ax in fig.axes[:3]]
+    ['filter 0', 'filter 1', 'filter 2']
+    >>> plt.close(fig)
+    """
     shape = "(c_out, 1, K, K) (one input channel) or (c_out, K, K)"
     f = check_array(filters, "filters", ndim=(3, 4), shape=shape)
     if f.ndim == 4:

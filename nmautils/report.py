@@ -76,6 +76,11 @@ def approx(value: float, step: float, spread: float) -> str:
     MarginError
         With ``NMAUTILS_CHECK_MARGINS=1``, when another machine within ``spread`` could print
         a different text; choose a coarser ``step`` (or an offset grid) for this number.
+
+    Examples
+    --------
+    >>> approx(0.764, 0.05, 0.01), approx(1009.3, 10, 3), approx(-0.01, 0.1, 0.01)
+    ('0.75', '1010', '0.0')
     """
     value = as_scalar(value, "value")
     step = check_number(step, "step", minimum=0, include_min=False)

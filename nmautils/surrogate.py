@@ -193,6 +193,12 @@ def make_surrogate(data_name: str, size: str = "full", seed: int = 0) -> dict[st
         ``seed`` that is not an int.
     ValueError
         For an unknown file name or size, or a negative seed.
+
+    Examples
+    --------
+    >>> split = make_surrogate("W3D4_stringer_oribinned6_split.npz", size="small")
+    >>> {key: (a.shape, str(a.dtype)) for key, a in split.items()}
+    {'resp_train': ((60, 1000), 'float32'), 'resp_test': ((60, 1000), 'float32'), 'stimuli': ((60,), 'float64')}
     """
     check_type(data_name, "data_name", (str, os.PathLike), "a file name or path (str)")
     name = Path(data_name).name

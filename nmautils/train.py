@@ -65,6 +65,12 @@ def set_seed(seed: int) -> None:
     ----------
     seed : int
         A seed in ``0 .. 2**32 - 1``.
+
+    Examples
+    --------
+    >>> set_seed(0); a = torch.rand(2)
+    >>> set_seed(0); bool(torch.equal(a, torch.rand(2)))
+    True
     """
     seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1, expected=SEED_RANGE)
     random.seed(seed)
@@ -90,9 +96,20 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 
     Raises
     ------
+    TypeError
+        If ``device`` is not a str, a torch.device or None.
     ValueError
         For an unknown device name, the ``'meta'`` device, or an accelerator that is not
         available on this machine.
+
+    Examples
+    --------
+    >>> pick_device("cpu")
+    device(type='cpu')
+    >>> pick_device("meta")
+    Traceback (most recent call last):
+    ...
+    ValueError: device should be 'cpu' or 'cuda' (a device to train on), but got device='meta': cannot train on a 'meta' device.
     """
     source = "device"
     if device is None:
@@ -327,6 +344,17 @@ def train_full_batch(
     -----
     The network is moved to ``device`` for training and back to the device its parameters were
     on before the call; its train/eval mode is left as it was.
+
+    Examples
+    --------
+    >>> set_seed(0)
+    >>> x = torch.randn(50, 3)
+    >>> y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    >>> net = nn.Linear(3, 1)
+    >>> train_losses, test_losses = train_full_batch(
+    ...     net, nn.MSELoss(), x, y, n_iter=100, learning_rate=0.1, device="cpu", progress=False)
+    >>> len(train_losses), test_losses, train_losses[-1] < 1e-3 * train_losses[0]
+    (100, None, True)
     """
     home = _check_net(net)
     check_callable(loss_fn, "loss_fn")
@@ -463,6 +491,18 @@ def train_minibatch(
     Notes
     -----
     As for :func:`train_full_batch`, the network ends up back on the device it started on.
+
+    Examples
+    --------
+    >>> set_seed(0)
+    >>> x = torch.randn(200, 2)
+    >>> y = (x[:, :1] > 0).float()
+    >>> net = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    >>> losses = train_minibatch(net, nn.BCELoss(), x, y, n_epochs=5, batch_size=20,
+    ...                          learning_rate=0.1, momentum=0.9, seed=0, device="cpu",
+    ...                          progress=False)
+    >>> len(losses), losses[-1] < losses[0]
+    (5, True)
     """
     home = _check_net(net)
     check_callable(loss_fn, "loss_fn")
