@@ -85,6 +85,16 @@ def _mat(x: Any, name: str, n_rows: int | None = None) -> np.ndarray:
     return a
 
 
+def _images(x: Any, name: str, shape: str) -> np.ndarray:
+    """A stack of 2-D images (n, height, width), also from one channel (n, 1, height, width)."""
+    a = check_array(x, name, ndim=(3, 4), shape=shape)
+    if a.ndim == 4:
+        if a.shape[1] != 1:
+            raise shape_error(name, shape, a)
+        a = a[:, 0]
+    return a
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float] | None = None) -> tuple[Figure, Axes]:
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
@@ -287,12 +297,7 @@ def plot_decoded_classes(
 
 def plot_gratings(images: Any, angles: Any, ncols: int = 6, fig: Figure | None = None) -> Figure:
     """Grating images (n, height, width) in a grid, each titled with its angle in degrees."""
-    shape = "(n, height, width) or (n, 1, height, width)"
-    imgs = check_array(images, "images", ndim=(3, 4), shape=shape)
-    if imgs.ndim == 4:
-        if imgs.shape[1] != 1:
-            raise shape_error("images", shape, imgs)
-        imgs = imgs[:, 0]
+    imgs = _images(images, "images", "(n, height, width) or (n, 1, height, width)")
     a = _vec(angles, "angles", imgs.shape[0])
     fig, axes = _grid(len(imgs), ncols, fig)
     lo, hi = float(imgs.min()), float(imgs.max())
@@ -315,12 +320,7 @@ def plot_filters(filters: Any, fig: Figure | None = None) -> Figure:
     ['filter 0', 'filter 1', 'filter 2']
     >>> plt.close(fig)
     """
-    shape = "(c_out, 1, K, K) (one input channel) or (c_out, K, K)"
-    f = check_array(filters, "filters", ndim=(3, 4), shape=shape)
-    if f.ndim == 4:
-        if f.shape[1] != 1:
-            raise shape_error("filters", shape, f)
-        f = f[:, 0]
+    f = _images(filters, "filters", "(c_out, 1, K, K) (one input channel) or (c_out, K, K)")
     fig, axes = _grid(len(f), len(f), fig)
     lim = float(np.abs(f).max()) or 1.0
     for i, (ax, k) in enumerate(zip(axes, f)):

@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -189,6 +190,37 @@ def _check_net(net: object) -> torch.device:
     return param.device
 
 
+def _check_training(net: object, loss_fn: object, data: object, labels: object) -> torch.device:
+    """Check what both training loops take; return the device of the net's parameters."""
+    home = _check_net(net)
+    check_callable(loss_fn, "loss_fn")
+    _check_tensor_pair(data, labels, "train")
+    return home
+
+
+@contextmanager
+def _moved_to(net: nn.Module, device: torch.device, home: torch.device) -> Iterator[None]:
+    """Train ``net`` on ``device``; afterwards (also on an error) it is back on ``home`` in the
+    train/eval mode it had."""
+    was_training = net.training
+    net.to(device)
+    try:
+        yield
+    finally:
+        net.to(home)
+        net.train(was_training)
+
+
+def _progress_bar(steps: Iterable, progress: bool | None, n_steps: int, unit: str):
+    """``(steps, bar)``: a tqdm bar over ``steps`` when one is shown, else ``(steps, None)``."""
+    if not _show_progress(progress, n_steps):
+        return steps, None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(steps, desc="training", unit=unit)
+    return bar, bar
+
+
 def _show_progress(progress: bool | None, n_steps: int) -> bool:
     if progress is not None:
         return bool(progress)
@@ -356,9 +388,7 @@ def train_full_batch(
     >>> len(train_losses), test_losses, train_losses[-1] < 1e-3 * train_losses[0]
     (100, None, True)
     """
-    home = _check_net(net)
-    check_callable(loss_fn, "loss_fn")
-    _check_tensor_pair(train_data, train_labels, "train")
+    home = _check_training(net, loss_fn, train_data, train_labels)
     if (test_data is None) != (test_labels is None):
         raise ValueError("test_data and test_labels should be given together (or neither).")
     if test_data is not None:
@@ -371,9 +401,7 @@ def train_full_batch(
     params = _penalized_params(net, penalized, active=L2 > 0 or L1 > 0)
     dev = pick_device(device)
 
-    was_training = net.training
-    net.to(dev)
-    try:
+    with _moved_to(net, dev, home):
         x, y = train_data.to(dev), train_labels.to(dev)
         has_test = test_data is not None
         if has_test:
@@ -385,13 +413,7 @@ def train_full_batch(
         train_hist: list[torch.Tensor] = []
         test_hist: list[torch.Tensor] = []
 
-        steps = range(n_iter)
-        bar = None
-        if _show_progress(progress, n_iter):
-            from tqdm.auto import tqdm
-
-            bar = tqdm(steps, desc="training", unit="it")
-            steps = bar
+        steps, bar = _progress_bar(range(n_iter), progress, n_iter, unit="it")
         refresh = max(1, n_iter // 50)
 
         # When the test inputs are the training inputs (the encoding model sees the same 60
@@ -435,9 +457,6 @@ def train_full_batch(
 
         train_losses = torch.stack(train_hist).cpu().tolist()
         test_losses = torch.stack(test_hist).cpu().tolist() if has_test else None
-    finally:
-        net.to(home)
-        net.train(was_training)
     return train_losses, test_losses
 
 
@@ -504,9 +523,7 @@ def train_minibatch(
     >>> len(losses), losses[-1] < losses[0]
     (5, True)
     """
-    home = _check_net(net)
-    check_callable(loss_fn, "loss_fn")
-    _check_tensor_pair(train_data, train_labels, "train")
+    home = _check_training(net, loss_fn, train_data, train_labels)
     n_epochs = check_positive_int(n_epochs, "n_epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     learning_rate = _check_rate(learning_rate, "learning_rate", positive=True)
@@ -517,18 +534,10 @@ def train_minibatch(
 
     n = train_data.shape[0]
     n_batches = math.ceil(n / batch_size)
-    was_training = net.training
-    net.to(dev)
-    try:
+    with _moved_to(net, dev, home):
         x, y = train_data.to(dev), train_labels.to(dev)
         optimizer = optim.SGD(net.parameters(), lr=learning_rate, momentum=momentum)
-        epochs = range(n_epochs)
-        bar = None
-        if _show_progress(progress, n_epochs * n_batches):
-            from tqdm.auto import tqdm
-
-            bar = tqdm(epochs, desc="training", unit="epoch")
-            epochs = bar
+        epochs, bar = _progress_bar(range(n_epochs), progress, n_epochs * n_batches, unit="epoch")
         history: list[torch.Tensor] = []
         net.train()
         for _ in epochs:
@@ -547,7 +556,4 @@ def train_minibatch(
         if bar is not None:
             bar.close()
         losses = torch.stack(history).cpu().tolist()
-    finally:
-        net.to(home)
-        net.train(was_training)
     return losses
