@@ -287,6 +287,21 @@ def test_check_n_rows_and_consistent_length():
                                   unit="samples (columns)")
 
 
+def test_student_checks_use_the_converter_and_stay_friendly():
+    """nmautils.checks converts with as_numpy (tensors needing grad too) and fails with one
+    AssertionError, not a TypeError from inside numpy."""
+    from nmautils import checks
+
+    checks.check_finite(torch.ones(2, requires_grad=True) * 2, "w")
+    checks.check_close([1.0, 2.0], torch.tensor([1.0, 2.0]), "w")
+    with pytest.raises(AssertionError, match=r"^loss should be a tensor, an array or a number, "
+                                             r"but it is a NoneType\.\nHint: return it$") as err:
+        checks.check_finite(None, "loss", hint="return it")
+    assert err.value.__context__ is None
+    with pytest.raises(AssertionError, match="w should be a tensor, an array or a number"):
+        checks.check_close("1.0", 1.0, "w")
+
+
 # --------------------------------------------------------------------------------------------
 # the public functions: wrong type -> TypeError, wrong value or shape -> ValueError
 # --------------------------------------------------------------------------------------------
