@@ -20,16 +20,24 @@ Examples
 
 from __future__ import annotations
 
-import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._validate import as_numpy, check_positive_int
+from ._validate import (
+    check_array,
+    check_n_rows,
+    check_ndim,
+    check_positive_int,
+    check_random_state,
+    check_type,
+    column_or_1d,
+    shape_error,
+)
 
 __all__ = [
     "get_data",
@@ -40,17 +48,6 @@ __all__ = [
 ]
 
 ArrayLike = Any  # numpy array or torch tensor
-
-
-def _angles_1d(x: ArrayLike, name: str) -> np.ndarray:
-    """Angles of shape (n,) or (n, 1) as a 1-D float array."""
-    a = as_numpy(x, name)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 1:
-        raise ValueError(f"{name} should have shape (n,) or (n, 1), but has shape {a.shape}.")
-    return a.astype(np.float64)
-
 
 
 def get_data(
@@ -83,33 +80,17 @@ def get_data(
     """
     n_stim = check_positive_int(n_stim, "n_stim")
     for name, x in (("train_data", train_data), ("train_labels", train_labels)):
-        if not isinstance(x, (torch.Tensor, np.ndarray)):
-            raise TypeError(
-                f"{name} should be a torch.Tensor or numpy array, but got {type(x).__name__}."
-            )
-    if train_data.ndim != 2:
-        raise ValueError(
-            f"train_data should have shape (n_stimuli, n_neurons), but has shape "
-            f"{tuple(train_data.shape)}."
-        )
-    if train_labels.ndim < 1 or train_labels.shape[0] != train_data.shape[0]:
-        raise ValueError(
-            "train_labels should have one row per row of train_data "
-            f"({train_data.shape[0]}), but has shape {tuple(train_labels.shape)}."
-        )
+        check_type(x, name, (torch.Tensor, np.ndarray), "a torch.Tensor or numpy array")
+    check_ndim(train_data, "train_data", 2, "(n_stimuli, n_neurons)")
     n_rows = train_data.shape[0]
+    check_n_rows(train_labels, "train_labels", n_rows, of="row of train_data")
     if n_rows == 0:
-        raise ValueError("train_data has no rows to draw from.")
-    if rng is None:
-        idx = np.random.choice(n_rows, n_stim)
-    elif isinstance(rng, np.random.Generator):
-        idx = rng.integers(0, n_rows, size=n_stim)
-    elif isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        idx = np.random.default_rng(int(rng)).integers(0, n_rows, size=n_stim)
+        raise ValueError("train_data should have at least one row to draw from, but got 0.")
+    source = check_random_state(rng)
+    if isinstance(source, np.random.RandomState):  # numpy's global generator (rng=None)
+        idx = source.choice(n_rows, n_stim)
     else:
-        raise TypeError(
-            f"rng should be None, an int seed or a np.random.Generator, but got {type(rng).__name__}."
-        )
+        idx = source.integers(0, n_rows, size=n_stim)
     idx_data = torch.as_tensor(idx) if isinstance(train_data, torch.Tensor) else idx
     idx_labels = torch.as_tensor(idx) if isinstance(train_labels, torch.Tensor) else idx
     return train_data[idx_data], train_labels[idx_labels]
@@ -134,10 +115,10 @@ def stimulus_class(ori: ArrayLike, n_classes: int) -> torch.Tensor:
         int64 class indices in ``0 .. n_classes - 1``, shape ``(n,)``.
     """
     n_classes = check_positive_int(n_classes, "n_classes")
-    angles = _angles_1d(ori, "ori")
+    angles = column_or_1d(ori, "ori").astype(np.float64)
     if angles.size and not (np.all(angles >= 0) and np.all(angles <= 360)):
         raise ValueError(
-            "ori should hold angles in degrees between 0 and 360, but its values range from "
+            "ori should hold angles in degrees between 0 and 360, but got values from "
             f"{angles.min():.6g} to {angles.max():.6g}."
         )
     edges = np.linspace(0, 360, n_classes + 1)
@@ -178,19 +159,24 @@ def get_hidden_activity(
         For each label, the layer's output flattened to ``(n_stimuli, n_units)``, detached and
         on the CPU. If a layer runs more than once per forward pass, its last output is kept.
     """
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net should be a torch.nn.Module, but got {type(net).__name__}.")
-    if not isinstance(stimuli, torch.Tensor):
-        raise TypeError(f"stimuli should be a torch.Tensor, but got {type(stimuli).__name__}.")
-    labels = [layer_labels] if isinstance(layer_labels, str) else list(layer_labels)
-    if not labels or not all(isinstance(label, str) for label in labels):
-        raise TypeError("layer_labels should be a layer name or a non-empty list of layer names.")
+    check_type(net, "net", nn.Module, "a torch.nn.Module")
+    check_type(stimuli, "stimuli", torch.Tensor, "a torch.Tensor")
+    expected = "a layer name or a non-empty list of layer names"
+    if isinstance(layer_labels, str):
+        labels = [layer_labels]
+    else:
+        labels = list(check_type(layer_labels, "layer_labels", Iterable, expected))
+        for i, label in enumerate(labels):
+            check_type(label, f"layer_labels[{i}]", str, "a layer name (str)")
+        if not labels:
+            raise ValueError(f"layer_labels should be {expected}, but got an empty list.")
     modules = dict(net.named_modules())
     for label in labels:
         if label == "" or label not in modules:
             children = [name for name, _ in net.named_children()]
             raise ValueError(
-                f"net has no layer called {label!r}; its layers (named children) are {children}."
+                f"layer_labels should name layers of net, but got {label!r}: net has no layer "
+                f"called {label!r}; its layers (named children) are {children}."
             )
 
     outputs: dict[str, torch.Tensor] = {}
@@ -251,12 +237,10 @@ def RDM(resp: ArrayLike) -> torch.Tensor:
         Dissimilarities in [0, 2], shape ``(n_stimuli, n_stimuli)``; float32, or float64 when
         ``resp`` is float64.
     """
-    r = as_numpy(resp, "resp")
-    if r.ndim != 2 or r.shape[1] < 2:
-        raise ValueError(
-            f"resp should have shape (n_stimuli, n_neurons) with at least 2 neurons, but has "
-            f"shape {r.shape}."
-        )
+    expected = "(n_stimuli, n_neurons) with at least 2 neurons"
+    r = check_array(resp, "resp", ndim=2, shape=expected)
+    if r.shape[1] < 2:
+        raise shape_error("resp", expected, r)
     out_dtype = torch.float64 if r.dtype == np.float64 else torch.float32
     r = r.astype(np.float64)
     centred = r - r.mean(axis=1, keepdims=True)

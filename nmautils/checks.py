@@ -26,9 +26,11 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
+
+from ._validate import as_numpy
 
 __all__ = [
     "check",
@@ -43,15 +45,18 @@ __all__ = [
 ]
 
 
-def _fail(message: str, hint: str = "") -> None:
+def _fail(message: str, hint: str = "") -> NoReturn:
     text = message if not hint else f"{message}\nHint: {hint}"
     raise AssertionError(text)
 
 
-def _as_array(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # torch.Tensor
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
+def _as_array(x: Any, name: str, hint: str = "") -> np.ndarray:
+    """``x`` as a numpy array (:func:`nmautils._validate.as_numpy`), or a friendly failure."""
+    try:
+        return as_numpy(x, name, numeric=True)
+    except (TypeError, ValueError):
+        pass  # fail outside the handler: the student sees one message, not a chain
+    _fail(f"{name} should be a tensor, an array or a number, but it is a {type(x).__name__}.", hint)
 
 
 def check(condition: bool, message: str, hint: str = "") -> None:
@@ -91,7 +96,7 @@ def check_dtype(x: Any, expected: Any, name: str, hint: str = "") -> None:
 
 def check_finite(x: Any, name: str, hint: str = "") -> None:
     """Fail if ``x`` holds NaN or infinite values."""
-    values = _as_array(x)
+    values = _as_array(x, name, hint)
     if not np.all(np.isfinite(values)):
         _fail(f"{name} contains NaN or infinite values.", hint)
 
@@ -105,7 +110,8 @@ def check_close(
     hint: str = "",
 ) -> None:
     """Fail unless ``actual`` is elementwise close to ``expected`` (same rule as numpy.allclose)."""
-    a, e = _as_array(actual).astype(float), _as_array(expected).astype(float)
+    a = _as_array(actual, name, hint).astype(float)
+    e = _as_array(expected, f"the expected value of {name}").astype(float)
     if a.shape != e.shape:
         _fail(f"{name} should have shape {e.shape}, but it has shape {a.shape}.", hint)
     if not np.allclose(a, e, rtol=rtol, atol=atol):
@@ -137,15 +143,15 @@ def _helper_function(helper: Any) -> types.FunctionType:
     func = getattr(helper, "__func__", helper)  # bound methods, staticmethod/classmethod objects
     if not isinstance(func, types.FunctionType):
         raise TypeError(
-            f"refusing() takes Python functions of nmautils, but got {type(helper).__name__} "
-            f"{helper!r}."
+            f"refusing()'s helpers should be Python functions of nmautils, but got "
+            f"{type(helper).__name__} {helper!r}."
         )
     filename = Path(func.__code__.co_filename)
     if not filename.is_absolute() or _PACKAGE_DIR not in filename.resolve().parents:
         raise TypeError(
-            f"refusing() only refuses helpers defined in the nmautils package, but "
-            f"{func.__qualname__} was defined in {func.__code__.co_filename}; the helper "
-            "may have been replaced."
+            f"refusing()'s helpers should be defined in the nmautils package, but got "
+            f"{func.__qualname__}, defined in {func.__code__.co_filename} (the helper may have "
+            "been replaced)."
         )
     return func
 

@@ -33,7 +33,7 @@ import pooch
 import torch
 
 from . import surrogate as _surrogate
-from ._validate import env_choice
+from ._validate import check_int, check_type, env_choice
 
 __all__ = [
     "DATASETS",
@@ -328,10 +328,12 @@ def fetch(
     OSError
         If the download fails (offline: a ``requests`` ConnectionError).
     """
+    check_type(data_name, "data_name", str, "a file name (str)")
     spec = DATASETS.get(data_name)
     if spec is None and url is None:
         raise ValueError(
-            f"unknown data file {data_name!r}: expected one of {list(DATASETS)} (or pass url=...)"
+            f"data_name should be a file of the course (expected one of {list(DATASETS)}), or "
+            f"come with url=..., but got the unknown data file {data_name!r}."
         )
     url = url if url is not None else spec.url
     if known_hash is None and spec is not None:
@@ -398,18 +400,15 @@ def _use_surrogate(name: str, reason: str) -> _Source:
 
 def _source(data_name: str | os.PathLike) -> _Source:
     """Resolve what the loaders use for ``data_name`` (cached per name and settings)."""
-    if not isinstance(data_name, (str, os.PathLike)):
-        raise TypeError(
-            f"data_name must be a file name or path (str), got {type(data_name).__name__}"
-        )
+    check_type(data_name, "data_name", (str, os.PathLike), "a file name or path (str)")
     name = os.fspath(data_name)
     if name not in DATASETS and Path(name).is_file():
         path = Path(name).resolve()
         return _Source("local", _read(path, path.name), path.name, path)
     if name not in DATASETS:
         raise ValueError(
-            f"unknown data file {name!r}: expected one of {list(DATASETS)} "
-            "or the path of an existing .npz file"
+            f"data_name should be a file of the course (expected one of {list(DATASETS)}) or the "
+            f"path of an existing .npz file, but got the unknown data file {name!r}."
         )
     mode = data_mode()
     size = _surrogate.default_size()
@@ -472,6 +471,11 @@ def data_source(data_name: str = DEFAULT_FILE) -> str:
         md5-verified, cached at /home/.../W3D4_stringer_oribinned1.npz"`` or ``"SYNTHETIC
         SURROGATE of W3D4_stringer_oribinned1.npz (NMAUTILS_DATA=surrogate): ..."``. The
         surrogate text is deterministic (no paths, no times).
+
+    Examples
+    --------
+    >>> data_source()  # doctest: +SKIP
+    'real data: W3D4_stringer_oribinned1.npz (Stringer et al. 2021, Cell), md5-verified, cached at ...'
     """
     src = _source(data_name)
     if src.kind == "real":
@@ -488,19 +492,6 @@ def data_source(data_name: str = DEFAULT_FILE) -> str:
 
 # --------------------------------------------------------------------------------------------
 # loaders
-
-
-def _check_bin_width(bin_width: object) -> int:
-    if isinstance(bin_width, bool) or not isinstance(bin_width, (int, np.integer)):
-        raise ValueError(
-            f"bin_width must be a positive whole number of degrees (e.g. 1 or 6), "
-            f"got {bin_width!r} of type {type(bin_width).__name__}"
-        )
-    if not 1 <= bin_width <= 360:
-        raise ValueError(
-            f"bin_width must be a whole number of degrees from 1 to 360, got {bin_width}"
-        )
-    return int(bin_width)
 
 
 def _bin(resp: np.ndarray, stimuli: np.ndarray, bin_width: int, start: float):
@@ -538,10 +529,26 @@ def load_data(
 
     Raises
     ------
+    TypeError
+        For a ``bin_width`` that is not an int (``1.5``, ``True``, ``"6"``), or a ``data_name``
+        that is not a str or path.
     ValueError
-        For a bad ``bin_width``, an unknown file name, or a file without ``resp``.
+        For a ``bin_width`` outside 1..360, an unknown file name, or a file without ``resp``.
+
+    Examples
+    --------
+    Downloads the file on first use (mode "auto"), so the example is not run by the tests:
+
+    >>> resp, stimuli = load_data()  # doctest: +SKIP
+    >>> resp.shape, stimuli.shape  # doctest: +SKIP
+    (torch.Size([360, 23589]), torch.Size([360, 1]))
+    >>> load_data(bin_width=1.5)
+    Traceback (most recent call last):
+    ...
+    TypeError: bin_width should be a whole number of degrees from 1 to 360 (e.g. 1 or 6), but got float.
     """
-    bin_width = _check_bin_width(bin_width)
+    bin_width = check_int(bin_width, "bin_width", minimum=1, maximum=360,
+                          expected="a whole number of degrees from 1 to 360 (e.g. 1 or 6)")
     src = _source(data_name)
     if "resp" not in src.arrays:
         raise ValueError(
@@ -578,6 +585,12 @@ def load_data_split(
         Responses of the two halves of the trials, averaged in 6-degree bins.
     stimuli : torch.Tensor, float32, shape (n_stimuli, 1)
         Bin centres in degrees.
+
+    Examples
+    --------
+    >>> resp_train, resp_test, stimuli = load_data_split()  # doctest: +SKIP
+    >>> resp_train.shape, stimuli[:2, 0].tolist()  # doctest: +SKIP
+    (torch.Size([60, 23589]), [2.5, 8.5])
     """
     src = _source(data_name)
     missing = sorted({"resp_train", "resp_test"} - set(src.arrays))

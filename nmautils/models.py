@@ -26,6 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import (
+    as_numpy,
+    check_array,
+    check_consistent_length,
+    check_positive_int,
+    check_type,
+)
 from .progress import progress, progress_enabled  # noqa: F401  (re-exported for notebooks)
 
 __all__ = ["Model", "add_bias_row", "to_numpy", "progress", "progress_enabled", "CM_PER_M"]
@@ -35,10 +42,16 @@ CM_PER_M = 100.0
 
 
 def to_numpy(a: Any) -> np.ndarray:
-    """Return ``a`` (a numpy array, a torch tensor or anything array-like) as a numpy array."""
-    if hasattr(a, "detach"):  # torch.Tensor
-        return a.detach().cpu().numpy()
-    return np.asarray(a)
+    """Return ``a`` (a numpy array, a torch tensor on any device, a list or a number) as a numpy
+    array; a TypeError for anything else (a string, None).
+
+    Examples
+    --------
+    >>> import torch
+    >>> to_numpy(torch.tensor([[1.0, 2.0]]))
+    array([[1., 2.]], dtype=float32)
+    """
+    return as_numpy(a, "a")
 
 
 def add_bias_row(X: Any) -> np.ndarray:
@@ -51,21 +64,30 @@ def add_bias_row(X: Any) -> np.ndarray:
            [0., 0., 0.],
            [1., 1., 1.]])
     """
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X should be 2-D (features x samples), got shape {X.shape}.")
+    X = _as_2d("X", X)
     return np.vstack([X, np.ones((1, X.shape[1]))])
 
 
 def _as_2d(name: str, a: Any) -> np.ndarray:
-    if a is None:
-        raise TypeError(f"{name} should be a 2-D array, got None.")
-    arr = to_numpy(a)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} should be 2-D (features x samples), got shape {arr.shape}.")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{name} should hold numbers, got dtype {arr.dtype}.")
-    return arr.astype(float)
+    """A 2-D float array (features x samples) of numbers."""
+    return check_array(a, name, ndim=2, shape="(n_features, n_samples)").astype(float)
+
+
+def _same_shape(Y_hat: Any, Y: Any, ndim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and targets as float arrays of one shape (``ndim``-D when given)."""
+    Y_hat = check_array(Y_hat, "Y_hat", ndim=ndim).astype(float)
+    Y = check_array(Y, "Y", ndim=ndim).astype(float)
+    if Y_hat.shape != Y.shape:
+        raise ValueError(
+            f"Y_hat and Y should have the same shape, but got {Y_hat.shape} and {Y.shape}."
+        )
+    return Y_hat, Y
+
+
+def _check_ax(ax: Any) -> None:
+    from matplotlib.axes import Axes
+
+    check_type(ax, "ax", Axes, "a matplotlib Axes, e.g. from plt.subplots()")
 
 
 class Model(ABC):
@@ -112,19 +134,11 @@ class Model(ABC):
         X_train, Y_train = _as_2d("X_train", X_train), _as_2d("Y_train", Y_train)
         X_test, Y_test = _as_2d("X_test", X_test), _as_2d("Y_test", Y_test)
         for split, X, Y in (("train", X_train, Y_train), ("test", X_test, Y_test)):
-            if X.shape[1] != Y.shape[1]:
-                raise ValueError(
-                    f"X_{split} and Y_{split} should have the same number of samples (columns), "
-                    f"got {X.shape[1]} and {Y.shape[1]}."
-                )
-        if X_test.shape[0] != X_train.shape[0] or Y_test.shape[0] != Y_train.shape[0]:
-            raise ValueError(
-                f"training and test data should have the same numbers of rows, got X "
-                f"{X_train.shape[0]} vs {X_test.shape[0]} and Y {Y_train.shape[0]} vs "
-                f"{Y_test.shape[0]}."
-            )
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"bias should be True or False, got {bias!r}.")
+            check_consistent_length(X, Y, (f"X_{split}", f"Y_{split}"), axis=1,
+                                    unit="samples (columns)")
+        check_consistent_length(X_train, X_test, ("X_train", "X_test"), unit="rows (features)")
+        check_consistent_length(Y_train, Y_test, ("Y_train", "Y_test"), unit="rows (outputs)")
+        check_type(bias, "bias", (bool, np.bool_), "True or False")
         self.bias = bool(bias)
         self.n_features = X_train.shape[0]
         self.X_train = self.prepare(X_train)
@@ -149,17 +163,15 @@ class Model(ABC):
         """Return raw inputs (n_features x T) as the model takes them (bias row added if any)."""
         X = _as_2d("X", X)
         if X.shape[0] != getattr(self, "n_features", X.shape[0]):
-            raise ValueError(f"X should have {self.n_features} rows (features), got {X.shape[0]}.")
+            raise ValueError(
+                f"X should have {self.n_features} rows (features), but got {X.shape[0]}."
+            )
         return add_bias_row(X) if self.bias else X
 
     @staticmethod
     def loss(Y_hat: Any, Y: Any) -> float:
         """Mean squared error between predictions and targets (in m^2 for positions in m)."""
-        Y_hat, Y = to_numpy(Y_hat).astype(float), to_numpy(Y).astype(float)
-        if Y_hat.shape != Y.shape:
-            raise ValueError(
-                f"Y_hat and Y should have the same shape, got {Y_hat.shape} and {Y.shape}."
-            )
+        Y_hat, Y = _same_shape(Y_hat, Y)
         return float(np.mean((Y_hat - Y) ** 2))
 
     @staticmethod
@@ -169,11 +181,7 @@ class Model(ABC):
         Both arrays are ``(2, T)`` positions in metres (any ``(n_out, T)`` works: the distance is
         taken over the rows); the result is multiplied by 100 to give centimetres.
         """
-        Y_hat, Y = to_numpy(Y_hat).astype(float), to_numpy(Y).astype(float)
-        if Y_hat.shape != Y.shape or Y.ndim != 2:
-            raise ValueError(
-                f"Y_hat and Y should be 2-D arrays of the same shape, got {Y_hat.shape} and {Y.shape}."
-            )
+        Y_hat, Y = _same_shape(Y_hat, Y, ndim=2)
         return float(np.mean(np.linalg.norm(Y_hat - Y, axis=0)) * CM_PER_M)
 
     def train_error(self) -> float:
@@ -211,8 +219,8 @@ class Model(ABC):
         -------
         matplotlib.axes.Axes
         """
-        if ax is None or not hasattr(ax, "plot"):
-            raise TypeError("ax should be a matplotlib Axes, e.g. from plt.subplots().")
+        _check_ax(ax)
+        n_samples = check_positive_int(n_samples, "n_samples")
         if self.n_out != 2:
             raise ValueError(
                 f"plot_testing_performance needs 2-D positions, the model has {self.n_out} outputs."
@@ -234,8 +242,7 @@ class Model(ABC):
         self, ax: Any, label: str | None = None, show_train: bool = True
     ) -> Any:
         """Plot the logged test (and training) error in cm against the epoch on ``ax``."""
-        if ax is None or not hasattr(ax, "plot"):
-            raise TypeError("ax should be a matplotlib Axes, e.g. from plt.subplots().")
+        _check_ax(ax)
         if not self.history["epoch"]:
             raise ValueError("history is empty: call log_errors(epoch) while training first.")
         name = label or type(self).__name__

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import check_choice, check_int, check_number, check_positive_int
+
 __all__ = ["PlaceCellData", "simulate_place_cells", "CELL_TYPES"]
 
 #: The cell types :func:`simulate_place_cells` can simulate.
@@ -93,15 +95,6 @@ class PlaceCellData:
         )
 
 
-def _check_positive(name: str, value: Any, integer: bool = False) -> None:
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        wanted = "an int" if integer else "a number"
-        raise TypeError(f"{name} should be {wanted}, got {type(value).__name__} ({value!r}).")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} should be positive and finite, got {value!r}.")
-
-
 def simulate_place_cells(
     duration: float = 600.0,
     dt: float = 0.1,
@@ -149,24 +142,19 @@ def simulate_place_cells(
     >>> data.X.shape, data.Y.shape, data.X_train.shape
     ((4, 100), (2, 100), (4, 80))
     """
-    _check_positive("duration", duration)
-    _check_positive("dt", dt)
-    _check_positive("n_cells", n_cells, integer=True)
-    _check_positive("width", width)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed should be a non-negative int, got {seed!r}.")
-    if cell_type not in CELL_TYPES:
-        raise ValueError(f"cell_type should be one of {CELL_TYPES}, got {cell_type!r}.")
-    if not isinstance(train_fraction, (int, float, np.floating)) or not 0 < train_fraction < 1:
-        raise ValueError(
-            f"train_fraction should be a number between 0 and 1, got {train_fraction!r}."
-        )
+    for name, value in (("duration", duration), ("dt", dt), ("width", width)):
+        check_number(value, name, minimum=0, include_min=False)
+    check_positive_int(n_cells, "n_cells")
+    check_int(seed, "seed", minimum=0, maximum=2**32 - 1)
+    check_choice(cell_type, "cell_type", CELL_TYPES)
+    check_number(train_fraction, "train_fraction", minimum=0, maximum=1, include_min=False,
+                 include_max=False)
     n_time = int(round(duration / dt))
     n_train = int(round(train_fraction * n_time))
     if n_time < 2 or n_train < 1 or n_train >= n_time:
         raise ValueError(
-            f"duration / dt = {n_time} time steps is too few to split into a training and a "
-            f"test part with train_fraction={train_fraction}."
+            f"duration / dt should give enough time steps to split into a training and a test "
+            f"part with train_fraction={train_fraction}, but got {n_time} time steps."
         )
 
     import ratinabox

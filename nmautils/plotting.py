@@ -19,12 +19,19 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ._validate import as_numpy
+from ._validate import (
+    as_numpy,
+    check_array,
+    check_n_rows,
+    check_positive_int,
+    check_type,
+    column_or_1d,
+    shape_error,
+)
 
 __all__ = [
     "use_style",
@@ -67,24 +74,24 @@ def use_style() -> None:
 
 def _vec(x: Any, name: str, n: int | None = None) -> np.ndarray:
     """A 1-D array from shape (n,) or (n, 1), optionally checking its length."""
-    a = as_numpy(x, name)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 1:
-        raise ValueError(f"{name} should have shape (n,) or (n, 1), but has shape {a.shape}.")
-    if n is not None and a.shape[0] != n:
-        raise ValueError(f"{name} should have {n} entries, but has {a.shape[0]}.")
-    return a
+    return column_or_1d(x, name, n=n)
 
 
 def _mat(x: Any, name: str, n_rows: int | None = None) -> np.ndarray:
-    a = as_numpy(x, name)
-    if a.ndim != 2:
-        raise ValueError(f"{name} should be a 2-D array, but has shape {a.shape}.")
-    if n_rows is not None and a.shape[0] != n_rows:
-        raise ValueError(
-            f"{name} should have one row per stimulus ({n_rows}), but has shape {a.shape}."
-        )
+    """A 2-D array, optionally with one row per stimulus."""
+    a = check_array(x, name, ndim=2)
+    if n_rows is not None:
+        check_n_rows(a, name, n_rows, of="stimulus")
+    return a
+
+
+def _images(x: Any, name: str, shape: str) -> np.ndarray:
+    """A stack of 2-D images (n, height, width), also from one channel (n, 1, height, width)."""
+    a = check_array(x, name, ndim=(3, 4), shape=shape)
+    if a.ndim == 4:
+        if a.shape[1] != 1:
+            raise shape_error(name, shape, a)
+        a = a[:, 0]
     return a
 
 
@@ -92,18 +99,17 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] | None = None) -> tuple[
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
         return fig, ax
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax should be a matplotlib Axes or None, but got {type(ax).__name__}.")
+    check_type(ax, "ax", Axes, "a matplotlib Axes", allow_none=True)
     return ax.get_figure(), ax
 
 
 def _grid(n: int, ncols: int, fig: Figure | None, panel: float = 1.6) -> tuple[Figure, np.ndarray]:
-    ncols = max(1, min(ncols, n))
+    ncols = min(check_positive_int(ncols, "ncols"), n)
     nrows = math.ceil(n / ncols)
     if fig is None:
         fig = plt.figure(figsize=(panel * ncols + 0.4, panel * nrows + 0.6), layout="constrained")
-    elif not isinstance(fig, Figure):
-        raise TypeError(f"fig should be a matplotlib Figure or None, but got {type(fig).__name__}.")
+    else:
+        check_type(fig, "fig", Figure, "a matplotlib Figure", allow_none=True)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
     for extra in axes[n:]:
         extra.set_visible(False)
@@ -111,19 +117,18 @@ def _grid(n: int, ncols: int, fig: Figure | None, panel: float = 1.6) -> tuple[F
 
 
 def _indices(neuron_indices: Any, n_neurons: int) -> list[int]:
-    if isinstance(neuron_indices, torch.Tensor):
-        neuron_indices = neuron_indices.detach().cpu().numpy()
-    try:
-        idx = [int(i) for i in np.atleast_1d(np.asarray(neuron_indices)).ravel()]
-    except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"neuron_indices should be a list of neuron indices, but got {neuron_indices!r}."
-        ) from err
+    a = as_numpy(neuron_indices, "neuron_indices")
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise TypeError(f"neuron_indices should be a list of neuron indices, but got dtype {a.dtype}.")
+    idx = [int(i) for i in np.atleast_1d(a).ravel()]
     if not idx:
-        raise ValueError("neuron_indices should name at least one neuron.")
+        raise ValueError("neuron_indices should name at least one neuron, but got none.")
     bad = [i for i in idx if not -n_neurons <= i < n_neurons]
     if bad:
-        raise ValueError(f"neuron_indices {bad} are out of range for {n_neurons} neurons.")
+        raise ValueError(
+            f"neuron_indices should be between {-n_neurons} and {n_neurons - 1} "
+            f"({n_neurons} neurons), but got {bad} (out of range)."
+        )
     return idx
 
 
@@ -148,8 +153,7 @@ def plot_data_matrix(
     """
     s = _vec(stimuli, "stimuli")
     r = _mat(resp, "resp", len(s))
-    if not isinstance(n_neurons, int) or n_neurons < 1:
-        raise ValueError(f"n_neurons should be a positive int, but got {n_neurons!r}.")
+    n_neurons = check_positive_int(n_neurons, "n_neurons")
     shown = r[:, :n_neurons].T
     lim = float(np.percentile(np.abs(shown), 99)) or 1.0
     fig, ax = _axes(ax)
@@ -193,7 +197,16 @@ def plot_loss(
     logy: bool = False,
     ax: Axes | None = None,
 ) -> Figure:
-    """Training (and optional test) loss against iteration."""
+    """Training (and optional test) loss against iteration.
+
+    Examples
+    --------
+    >>> fig = plot_loss([3.0, 2.0, 1.5], [3.2, 2.4, 2.1], ylabel="MSE (degrees$^2$)")
+    >>> ax = fig.axes[0]
+    >>> [line.get_label() for line in ax.get_lines()], ax.get_xlabel()
+    (['train', 'test'], 'iteration')
+    >>> plt.close(fig)
+    """
     train = _vec(train_losses, "train_losses")
     fig, ax = _axes(ax)
     ax.plot(np.arange(len(train)), train, label="train")
@@ -265,8 +278,7 @@ def plot_decoded_classes(
     """Decoded class against true orientation, with the correct class drawn as a staircase."""
     t = _vec(true_deg, "true_deg")
     c = _vec(decoded_class, "decoded_class", len(t))
-    if not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes should be a positive int, but got {n_classes!r}.")
+    n_classes = check_positive_int(n_classes, "n_classes")
     fig, ax = _axes(ax)
     edges = np.linspace(0, 360, n_classes + 1)
     ax.stairs(np.arange(n_classes), edges, baseline=None, color="0.6", label="correct class")
@@ -285,14 +297,7 @@ def plot_decoded_classes(
 
 def plot_gratings(images: Any, angles: Any, ncols: int = 6, fig: Figure | None = None) -> Figure:
     """Grating images (n, height, width) in a grid, each titled with its angle in degrees."""
-    imgs = as_numpy(images, "images")
-    if imgs.ndim == 4 and imgs.shape[1] == 1:
-        imgs = imgs[:, 0]
-    if imgs.ndim != 3:
-        raise ValueError(
-            f"images should have shape (n, height, width) or (n, 1, height, width), but has "
-            f"shape {imgs.shape}."
-        )
+    imgs = _images(images, "images", "(n, height, width) or (n, 1, height, width)")
     a = _vec(angles, "angles", imgs.shape[0])
     fig, axes = _grid(len(imgs), ncols, fig)
     lo, hi = float(imgs.min()), float(imgs.max())
@@ -305,17 +310,17 @@ def plot_gratings(images: Any, angles: Any, ncols: int = 6, fig: Figure | None =
 
 
 def plot_filters(filters: Any, fig: Figure | None = None) -> Figure:
-    """Convolution filters (c_out, 1, K, K) or (c_out, K, K), one panel each."""
-    f = as_numpy(filters, "filters")
-    if f.ndim == 4:
-        if f.shape[1] != 1:
-            raise ValueError(
-                f"filters should have one input channel, shape (c_out, 1, K, K), but has shape "
-                f"{f.shape}."
-            )
-        f = f[:, 0]
-    if f.ndim != 3:
-        raise ValueError(f"filters should have shape (c_out, 1, K, K), but has shape {f.shape}.")
+    """Convolution filters (c_out, 1, K, K) or (c_out, K, K), one panel each.
+
+    Examples
+    --------
+    >>> from nmautils.stimuli import filters
+    >>> fig = plot_filters(filters(6, 7))
+    >>> [ax.get_title() for ax in fig.axes[:3]]
+    ['filter 0', 'filter 1', 'filter 2']
+    >>> plt.close(fig)
+    """
+    f = _images(filters, "filters", "(c_out, 1, K, K) (one input channel) or (c_out, K, K)")
     fig, axes = _grid(len(f), len(f), fig)
     lim = float(np.abs(f).max()) or 1.0
     for i, (ax, k) in enumerate(zip(axes, f)):
@@ -346,7 +351,7 @@ def plot_tuning_predictions(
     pred = _mat(predictions, "predictions", len(s))
     if not train.shape == test.shape == pred.shape:
         raise ValueError(
-            "resp_train, resp_test and predictions should have the same shape, but have "
+            "resp_train, resp_test and predictions should have the same shape, but got "
             f"{train.shape}, {test.shape} and {pred.shape}."
         )
     idx = _indices(neuron_indices, train.shape[1])
@@ -371,18 +376,16 @@ def plot_tuning_predictions(
 
 def plot_rdms(rdms: Mapping[str, Any], stimuli: Any, fig: Figure | None = None) -> Figure:
     """RDMs side by side, e.g. ``{'V1': rdm_v1, 'pool': rdm_pool, 'fc': rdm_fc}``."""
-    if not isinstance(rdms, Mapping) or not rdms:
-        raise TypeError("rdms should be a non-empty dict {name: RDM}.")
+    check_type(rdms, "rdms", Mapping, "a non-empty dict {name: RDM}")
+    if not rdms:
+        raise ValueError("rdms should be a non-empty dict {name: RDM}, but got an empty one.")
     s = _vec(stimuli, "stimuli")
     n = len(s)
     mats = {}
     for name, m in rdms.items():
-        a = as_numpy(m, f"rdms[{name!r}]")
+        a = check_array(m, f"rdms[{name!r}]")
         if a.shape != (n, n):
-            raise ValueError(
-                f"rdms[{name!r}] should have shape ({n}, {n}) (one row per stimulus), but has "
-                f"shape {a.shape}."
-            )
+            raise shape_error(f"rdms[{name!r}]", f"({n}, {n}) (one row per stimulus)", a)
         mats[name] = a
     fig, axes = _grid(len(mats), len(mats), fig, panel=3.6)
     extent = (s.min(), s.max(), s.max(), s.min())
@@ -423,14 +426,20 @@ def plot_binned_tuning_curves(
     -------
     Figure
     """
-    if not isinstance(curves, Mapping) or not curves:
-        raise TypeError("curves should be a non-empty dict {title: (bin_centres, curve)}.")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols should be a positive int, but got {ncols!r}.")
+    check_type(curves, "curves", Mapping, "a non-empty dict {title: (bin_centres, curve)}")
+    if not curves:
+        raise ValueError(
+            "curves should be a non-empty dict {title: (bin_centres, curve)}, but got an empty one."
+        )
+    ncols = check_positive_int(ncols, "ncols")
     data = {}
     for title, pair in curves.items():
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise TypeError(f"curves[{title!r}] should be a pair (bin_centres, curve).")
+        check_type(pair, f"curves[{title!r}]", (tuple, list), "a pair (bin_centres, curve)")
+        if len(pair) != 2:
+            raise ValueError(
+                f"curves[{title!r}] should be a pair (bin_centres, curve), but got {len(pair)} "
+                "items."
+            )
         centres = _vec(pair[0], f"curves[{title!r}][0]")
         data[title] = (centres, _vec(pair[1], f"curves[{title!r}][1]", len(centres)))
     fig, axes = _grid(len(data), ncols, fig, panel=2.4)

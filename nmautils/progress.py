@@ -106,6 +106,14 @@ def progress(iterable: Iterable | None = None, desc: str = "", **kwargs: Any) ->
     tqdm.std.tqdm
         Always a tqdm instance, so ``bar.set_postfix(...)`` works either way. If the widget bar
         cannot be created (ipywidgets broken), a text bar is returned instead.
+
+    Examples
+    --------
+    >>> total = 0
+    >>> for i in progress(range(4), desc="adding", disable=True):
+    ...     total += i
+    >>> total
+    6
     """
     kwargs.setdefault("disable", not progress_enabled())
     cls = bar_class()

@@ -26,6 +26,8 @@ from __future__ import annotations
 import math
 import os
 
+from ._validate import as_scalar, check_number
+
 __all__ = ["approx", "MarginError", "verdict", "ClaimError"]
 
 
@@ -66,15 +68,25 @@ def approx(value: float, step: float, spread: float) -> str:
 
     Raises
     ------
+    TypeError
+        If ``value``, ``step`` or ``spread`` is not a number (``value`` may also be a
+        one-element tensor or array).
+    ValueError
+        If ``step`` is not positive or ``spread`` is negative.
     MarginError
         With ``NMAUTILS_CHECK_MARGINS=1``, when another machine within ``spread`` could print
         a different text; choose a coarser ``step`` (or an offset grid) for this number.
+
+    Examples
+    --------
+    >>> approx(0.764, 0.05, 0.01), approx(1009.3, 10, 3), approx(-0.01, 0.1, 0.01)
+    ('0.75', '1010', '0.0')
     """
-    value, step, spread = float(value), float(step), float(spread)
+    value = as_scalar(value, "value")
+    step = check_number(step, "step", minimum=0, include_min=False)
+    spread = check_number(spread, "spread", minimum=0)
     if not math.isfinite(value):
         return str(value)
-    if not step > 0 or not spread >= 0:
-        raise ValueError(f"step should be > 0 and spread >= 0, but got {step} and {spread}.")
     k = math.floor(value / step + 0.5)
     boundary_gap = step / 2 - abs(value - k * step)
     if os.environ.get("NMAUTILS_CHECK_MARGINS", "") == "1" and boundary_gap < spread:

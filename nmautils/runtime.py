@@ -26,6 +26,11 @@ def runtime_line(device: str | torch.device | None = None) -> str:
     str
         E.g. ``"nmautils 0.1.0 | torch 2.13.0 | device: cpu"`` or
         ``"... | device: cuda (Tesla T4)"``.
+
+    Examples
+    --------
+    >>> runtime_line("cpu")
+    'nmautils ... | torch ... | device: cpu'
     """
     from . import __version__
     from .train import pick_device

@@ -17,32 +17,16 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
+
+from ._validate import as_scalar, check_int, check_number
 
 __all__ = ["grating", "filters"]
 
 #: Size of the (virtual) screen in pixels at full resolution: height, width.
 SCREEN_SHAPE = (480, 640)
-
-
-def _scalar_angle(angle: object) -> float:
-    """Return ``angle`` as a Python float, accepting numbers and one-element arrays/tensors."""
-    if isinstance(angle, bool):
-        raise TypeError(f"angle should be a number of degrees, but got a bool ({angle!r}).")
-    if isinstance(angle, numbers.Real):
-        return float(angle)
-    if isinstance(angle, (torch.Tensor, np.ndarray)):
-        n_values = angle.size if isinstance(angle, np.ndarray) else angle.numel()
-        if n_values == 1:
-            return float(angle.reshape(()).item())
-        raise ValueError(
-            "angle should be a single number of degrees (a scalar), but got an array of shape "
-            f"{tuple(angle.shape)}; call grating() once per angle."
-        )
-    raise TypeError(f"angle should be a number of degrees, but got {type(angle).__name__}.")
 
 
 def grating(
@@ -89,15 +73,15 @@ def grating(
     >>> img[0, :3].tolist(), float(img[:, 0].min())  # vertical stripes; 1 at the top-left
     ([1.0, 1.0, 1.0], 1.0)
     """
-    theta_deg = _scalar_angle(angle)
-    for name, value in (("sf", sf), ("res", res)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} should be a positive number, but got {type(value).__name__}.")
-        if not (value > 0 and math.isfinite(value)):
-            raise ValueError(f"{name} should be a positive number, but got {value!r}.")
+    theta_deg = as_scalar(angle, "angle", "a single number of degrees")
+    sf = check_number(sf, "sf", minimum=0, include_min=False)
+    res = check_number(res, "res", minimum=0, include_min=False)
     height, width = (round(n * res) for n in SCREEN_SHAPE)
     if height < 1 or width < 1:
-        raise ValueError(f"res={res!r} is too small: the image would have shape {(height, width)}.")
+        raise ValueError(
+            f"res should be large enough for an image of at least 1 x 1 pixels, but got {res!r} "
+            f"(too small: the image would have shape {(height, width)})."
+        )
 
     theta = math.radians(theta_deg % 180.0) + (0.1 if patch else 0.0)
     v = sf * np.arange(height) / res
@@ -111,14 +95,6 @@ def grating(
     if centred:
         image -= 0.5
     return torch.from_numpy(image)
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} should be an int, but got {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"{name} should be at least {minimum}, but got {value}.")
-    return int(value)
 
 
 def filters(out_channels: int = 6, K: int = 7, subtract_mean: bool = False) -> torch.Tensor:
@@ -162,8 +138,8 @@ def filters(out_channels: int = 6, K: int = 7, subtract_mean: bool = False) -> t
     >>> tuple(bank.shape), float(bank[0].abs().max()), bool(torch.equal(bank[1], -bank[0]))
     ((6, 1, 7, 7), 1.0, True)
     """
-    out_channels = _check_int(out_channels, "out_channels", 2)
-    K = _check_int(K, "K", 1)
+    out_channels = check_int(out_channels, "out_channels", minimum=2)
+    K = check_int(K, "K", minimum=1)
     if K % 2 == 0:
         raise ValueError(f"K should be odd (so the filter has a centre pixel), but got {K}.")
 

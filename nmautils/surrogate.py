@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validate import check_choice, check_int, check_type, env_choice
+
 __all__ = [
     "N_NEURONS",
     "N_NEURONS_SMALL",
@@ -85,10 +87,9 @@ def default_size() -> str:
     ValueError
         If the variable holds anything but "full" or "small".
     """
-    size = os.environ.get("NMAUTILS_SURROGATE_SIZE", "full").strip().lower() or "full"
-    if size not in SIZES:
-        raise ValueError(f"NMAUTILS_SURROGATE_SIZE must be one of {sorted(SIZES)}, got {size!r}")
-    return size
+    return env_choice("NMAUTILS_SURROGATE_SIZE", tuple(SIZES),
+                      f"full = {N_NEURONS} neurons like the real files, "
+                      f"small = {N_NEURONS_SMALL} neurons for fast tests")
 
 
 def _simulate(n_neurons: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -187,16 +188,27 @@ def make_surrogate(data_name: str, size: str = "full", seed: int = 0) -> dict[st
 
     Raises
     ------
+    TypeError
+        For a ``data_name`` that is not a str or path, a ``size`` that is not a str, or a
+        ``seed`` that is not an int.
     ValueError
-        For an unknown file name or size.
+        For an unknown file name or size, or a negative seed.
+
+    Examples
+    --------
+    >>> split = make_surrogate("W3D4_stringer_oribinned6_split.npz", size="small")
+    >>> {key: (a.shape, str(a.dtype)) for key, a in split.items()}
+    {'resp_train': ((60, 1000), 'float32'), 'resp_test': ((60, 1000), 'float32'), 'stimuli': ((60,), 'float64')}
     """
-    name = Path(str(data_name)).name
+    check_type(data_name, "data_name", (str, os.PathLike), "a file name or path (str)")
+    name = Path(data_name).name
     if name not in SURROGATE_FILES:
-        raise ValueError(f"no surrogate for {data_name!r}: expected one of {list(SURROGATE_FILES)}")
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        raise ValueError(
+            f"data_name should name one of {list(SURROGATE_FILES)}, but got {data_name!r} "
+            "(no surrogate for it)."
+        )
+    check_choice(size, "size", tuple(SIZES))
+    seed = check_int(seed, "seed", minimum=0)
 
     sums, counts = _simulate(SIZES[size], int(seed))
     if name == FILE_1DEG:

@@ -17,16 +17,24 @@ environment variable ``NMAUTILS_PROGRESS`` is not ``"off"``.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import nn, optim
 
-from ._validate import check_positive_int
+from ._validate import (
+    check_callable,
+    check_consistent_length,
+    check_int,
+    check_number,
+    check_positive_int,
+    check_type,
+    shape_error,
+)
 from .progress import progress_enabled
 
 __all__ = [
@@ -38,6 +46,9 @@ __all__ = [
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+#: What a seed must be (:func:`set_seed`).
+SEED_RANGE = "an int between 0 and 2**32 - 1"
 
 #: Minimum number of optimisation steps for which ``progress=None`` shows a bar.
 AUTO_PROGRESS_MIN_STEPS = 100
@@ -55,12 +66,14 @@ def set_seed(seed: int) -> None:
     ----------
     seed : int
         A seed in ``0 .. 2**32 - 1``.
+
+    Examples
+    --------
+    >>> set_seed(0); a = torch.rand(2)
+    >>> set_seed(0); bool(torch.equal(a, torch.rand(2)))
+    True
     """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed should be an int, but got {type(seed).__name__}.")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed should be between 0 and 2**32 - 1, but got {seed}.")
-    seed = int(seed)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1, expected=SEED_RANGE)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -84,9 +97,20 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 
     Raises
     ------
+    TypeError
+        If ``device`` is not a str, a torch.device or None.
     ValueError
         For an unknown device name, the ``'meta'`` device, or an accelerator that is not
         available on this machine.
+
+    Examples
+    --------
+    >>> pick_device("cpu")
+    device(type='cpu')
+    >>> pick_device("meta")
+    Traceback (most recent call last):
+    ...
+    ValueError: device should be 'cpu' or 'cuda' (a device to train on), but got device='meta': cannot train on a 'meta' device.
     """
     source = "device"
     if device is None:
@@ -95,35 +119,35 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
             device, source = env, "NMAUTILS_DEVICE"
         else:
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(
-            f"device should be a string such as 'cpu' or 'cuda', a torch.device or None, but "
-            f"got {type(device).__name__}."
-        )
+    check_type(device, "device", (str, torch.device),
+               "a string such as 'cpu' or 'cuda', a torch.device or None")
     try:
         dev = torch.device(device)
     except (RuntimeError, ValueError) as err:
         raise ValueError(
-            f"{source}={device!r} is not a device name torch understands (try 'cpu' or 'cuda')."
+            f"{source} should be a device name torch understands (try 'cpu' or 'cuda'), but got "
+            f"{source}={device!r}, which is not a device name."
         ) from err
+    available = f"{source} should name a device available here, but got {source}={device!r}"
     if dev.type == "cpu":
         return dev
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"{source}={device!r} asks for a GPU, but CUDA is not available here.")
+            raise ValueError(f"{available}: it asks for a GPU and CUDA is not available here.")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(
-                f"{source}={device!r} asks for GPU {dev.index}, but only "
+                f"{available}: it asks for GPU {dev.index} and only "
                 f"{torch.cuda.device_count()} GPU(s) are visible."
             )
         return dev
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise ValueError(f"{source}={device!r} asks for MPS, which is not available here.")
+            raise ValueError(f"{available}: it asks for MPS, which is not available here.")
         return dev
     raise ValueError(
-        f"{source}={device!r}: cannot train on a {dev.type!r} device; use 'cpu' or 'cuda'."
+        f"{source} should be 'cpu' or 'cuda' (a device to train on), but got {source}={device!r}: "
+        f"cannot train on a {dev.type!r} device."
     )
 
 
@@ -142,40 +166,59 @@ def set_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def _check_tensor_pair(data: object, labels: object, what: str) -> None:
-    for name, x in ((f"{what}_data", data), (f"{what}_labels", labels)):
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} should be a torch.Tensor, but got {type(x).__name__}.")
+    names = (f"{what}_data", f"{what}_labels")
+    for name, x in zip(names, (data, labels)):
+        check_type(x, name, torch.Tensor, "a torch.Tensor")
         if x.ndim == 0:
-            raise ValueError(f"{name} should have one row per sample, but it is a 0-d tensor.")
-    if data.shape[0] != labels.shape[0]:  # type: ignore[union-attr]
-        raise ValueError(
-            f"{what}_data and {what}_labels should have the same number of rows, but have "
-            f"{data.shape[0]} and {labels.shape[0]}."  # type: ignore[union-attr]
-        )
+            raise shape_error(name, "(n_samples, ...) (one row per sample)", x)
+    check_consistent_length(data, labels, names)
     if data.shape[0] == 0:  # type: ignore[union-attr]
-        raise ValueError(f"{what}_data has no rows.")
+        raise ValueError(f"{what}_data should have at least one row, but got 0.")
 
 
-
-def _check_number(value: object, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} should be a number, but got {type(value).__name__}.")
-    value = float(value)
-    bad = not math.isfinite(value) or (value <= 0 if positive else value < 0)
-    if bad:
-        kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{name} should be a {kind} number, but got {value!r}.")
-    return value
+def _check_rate(value: object, name: str, *, positive: bool) -> float:
+    """A finite learning rate / momentum / penalty: > 0 with ``positive``, else >= 0."""
+    return check_number(value, name, minimum=0, include_min=not positive)
 
 
 def _check_net(net: object) -> torch.device:
     """Validate ``net`` and return the device of its parameters."""
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net should be a torch.nn.Module, but got {type(net).__name__}.")
+    check_type(net, "net", nn.Module, "a torch.nn.Module")
     param = next(net.parameters(), None)
     if param is None:
-        raise ValueError("net has no parameters to train.")
+        raise ValueError("net should have parameters to train, but got a module with none.")
     return param.device
+
+
+def _check_training(net: object, loss_fn: object, data: object, labels: object) -> torch.device:
+    """Check what both training loops take; return the device of the net's parameters."""
+    home = _check_net(net)
+    check_callable(loss_fn, "loss_fn")
+    _check_tensor_pair(data, labels, "train")
+    return home
+
+
+@contextmanager
+def _moved_to(net: nn.Module, device: torch.device, home: torch.device) -> Iterator[None]:
+    """Train ``net`` on ``device``; afterwards (also on an error) it is back on ``home`` in the
+    train/eval mode it had."""
+    was_training = net.training
+    net.to(device)
+    try:
+        yield
+    finally:
+        net.to(home)
+        net.train(was_training)
+
+
+def _progress_bar(steps: Iterable, progress: bool | None, n_steps: int, unit: str):
+    """``(steps, bar)``: a tqdm bar over ``steps`` when one is shown, else ``(steps, None)``."""
+    if not _show_progress(progress, n_steps):
+        return steps, None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(steps, desc="training", unit=unit)
+    return bar, bar
 
 
 def _show_progress(progress: bool | None, n_steps: int) -> bool:
@@ -199,7 +242,7 @@ def _mode_dependent(net: nn.Module) -> bool:
 def _scalar_loss(loss: object) -> torch.Tensor:
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise ValueError(f"loss_fn should return a scalar tensor, but returned {shape}.")
+        raise ValueError(f"loss_fn should return a scalar tensor, but got {shape}.")
     return loss
 
 
@@ -216,11 +259,8 @@ def _penalized_params(
     params = list(penalized)
     own = {id(p) for p in net.parameters()}
     for i, p in enumerate(params):
-        if not isinstance(p, torch.Tensor):
-            raise TypeError(
-                f"penalized[{i}] should be a parameter of net (e.g. net.out_layer.weight), "
-                f"but got {type(p).__name__}."
-            )
+        check_type(p, f"penalized[{i}]", torch.Tensor,
+                   "a parameter of net (e.g. net.out_layer.weight)")
         if id(p) not in own:
             raise ValueError(
                 f"penalized[{i}] should be a parameter of net (e.g. net.out_layer.weight), but "
@@ -336,26 +376,32 @@ def train_full_batch(
     -----
     The network is moved to ``device`` for training and back to the device its parameters were
     on before the call; its train/eval mode is left as it was.
+
+    Examples
+    --------
+    >>> set_seed(0)
+    >>> x = torch.randn(50, 3)
+    >>> y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    >>> net = nn.Linear(3, 1)
+    >>> train_losses, test_losses = train_full_batch(
+    ...     net, nn.MSELoss(), x, y, n_iter=100, learning_rate=0.1, device="cpu", progress=False)
+    >>> len(train_losses), test_losses, train_losses[-1] < 1e-3 * train_losses[0]
+    (100, None, True)
     """
-    home = _check_net(net)
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn should be callable, but got {type(loss_fn).__name__}.")
-    _check_tensor_pair(train_data, train_labels, "train")
+    home = _check_training(net, loss_fn, train_data, train_labels)
     if (test_data is None) != (test_labels is None):
         raise ValueError("test_data and test_labels should be given together (or neither).")
     if test_data is not None:
         _check_tensor_pair(test_data, test_labels, "test")
     n_iter = check_positive_int(n_iter, "n_iter")
-    learning_rate = _check_number(learning_rate, "learning_rate", positive=True)
-    momentum = _check_number(momentum, "momentum", positive=False)
-    L2 = _check_number(L2_penalty, "L2_penalty", positive=False)
-    L1 = _check_number(L1_penalty, "L1_penalty", positive=False)
+    learning_rate = _check_rate(learning_rate, "learning_rate", positive=True)
+    momentum = _check_rate(momentum, "momentum", positive=False)
+    L2 = _check_rate(L2_penalty, "L2_penalty", positive=False)
+    L1 = _check_rate(L1_penalty, "L1_penalty", positive=False)
     params = _penalized_params(net, penalized, active=L2 > 0 or L1 > 0)
     dev = pick_device(device)
 
-    was_training = net.training
-    net.to(dev)
-    try:
+    with _moved_to(net, dev, home):
         x, y = train_data.to(dev), train_labels.to(dev)
         has_test = test_data is not None
         if has_test:
@@ -367,13 +413,7 @@ def train_full_batch(
         train_hist: list[torch.Tensor] = []
         test_hist: list[torch.Tensor] = []
 
-        steps = range(n_iter)
-        bar = None
-        if _show_progress(progress, n_iter):
-            from tqdm.auto import tqdm
-
-            bar = tqdm(steps, desc="training", unit="it")
-            steps = bar
+        steps, bar = _progress_bar(range(n_iter), progress, n_iter, unit="it")
         refresh = max(1, n_iter // 50)
 
         # When the test inputs are the training inputs (the encoding model sees the same 60
@@ -417,9 +457,6 @@ def train_full_batch(
 
         train_losses = torch.stack(train_hist).cpu().tolist()
         test_losses = torch.stack(test_hist).cpu().tolist() if has_test else None
-    finally:
-        net.to(home)
-        net.train(was_training)
     return train_losses, test_losses
 
 
@@ -473,36 +510,34 @@ def train_minibatch(
     Notes
     -----
     As for :func:`train_full_batch`, the network ends up back on the device it started on.
+
+    Examples
+    --------
+    >>> set_seed(0)
+    >>> x = torch.randn(200, 2)
+    >>> y = (x[:, :1] > 0).float()
+    >>> net = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    >>> losses = train_minibatch(net, nn.BCELoss(), x, y, n_epochs=5, batch_size=20,
+    ...                          learning_rate=0.1, momentum=0.9, seed=0, device="cpu",
+    ...                          progress=False)
+    >>> len(losses), losses[-1] < losses[0]
+    (5, True)
     """
-    home = _check_net(net)
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn should be callable, but got {type(loss_fn).__name__}.")
-    _check_tensor_pair(train_data, train_labels, "train")
+    home = _check_training(net, loss_fn, train_data, train_labels)
     n_epochs = check_positive_int(n_epochs, "n_epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    learning_rate = _check_number(learning_rate, "learning_rate", positive=True)
-    momentum = _check_number(momentum, "momentum", positive=False)
-    generator = None
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise TypeError(f"seed should be an int or None, but got {type(seed).__name__}.")
-        generator = torch.Generator().manual_seed(int(seed))
+    learning_rate = _check_rate(learning_rate, "learning_rate", positive=True)
+    momentum = _check_rate(momentum, "momentum", positive=False)
+    seed = check_int(seed, "seed", allow_none=True)
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
     dev = pick_device(device)
 
     n = train_data.shape[0]
     n_batches = math.ceil(n / batch_size)
-    was_training = net.training
-    net.to(dev)
-    try:
+    with _moved_to(net, dev, home):
         x, y = train_data.to(dev), train_labels.to(dev)
         optimizer = optim.SGD(net.parameters(), lr=learning_rate, momentum=momentum)
-        epochs = range(n_epochs)
-        bar = None
-        if _show_progress(progress, n_epochs * n_batches):
-            from tqdm.auto import tqdm
-
-            bar = tqdm(epochs, desc="training", unit="epoch")
-            epochs = bar
+        epochs, bar = _progress_bar(range(n_epochs), progress, n_epochs * n_batches, unit="epoch")
         history: list[torch.Tensor] = []
         net.train()
         for _ in epochs:
@@ -521,7 +556,4 @@ def train_minibatch(
         if bar is not None:
             bar.close()
         losses = torch.stack(history).cpu().tolist()
-    finally:
-        net.to(home)
-        net.train(was_training)
     return losses

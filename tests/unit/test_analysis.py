@@ -149,8 +149,10 @@ def test_get_hidden_activity_bad_labels():
         get_hidden_activity(lambda x: x, torch.randn(2, 1, 8, 8), ["pool"])
     with pytest.raises(TypeError, match="torch.Tensor"):
         get_hidden_activity(net, np.zeros((2, 1, 8, 8)), ["pool"])
-    with pytest.raises(TypeError, match="layer names"):
+    with pytest.raises(ValueError, match="layer names"):  # a list, but empty
         get_hidden_activity(net, torch.randn(2, 1, 8, 8), [])
+    with pytest.raises(TypeError, match="layer name"):
+        get_hidden_activity(net, torch.randn(2, 1, 8, 8), ["pool", 3])
 
 
 # ------------------------------------------------------------------------------------ RDM

@@ -293,9 +293,13 @@ def test_load_data_returns_fresh_tensors(surrogate_mode):
     assert stimuli2.min() == 0 and resp2.abs().sum() > 0
 
 
-@pytest.mark.parametrize("bin_width", [0, -6, 1.5, True, "6", 361])
-def test_load_data_bad_bin_width(bin_width, surrogate_mode):
-    with pytest.raises(ValueError, match="bin_width"):
+@pytest.mark.parametrize(
+    "bin_width, error",
+    [(0, ValueError), (-6, ValueError), (361, ValueError),
+     (1.5, TypeError), (True, TypeError), ("6", TypeError)],  # wrong type: TypeError
+)
+def test_load_data_bad_bin_width(bin_width, error, surrogate_mode):
+    with pytest.raises(error, match="bin_width"):
         load_data(bin_width=bin_width)
 
 

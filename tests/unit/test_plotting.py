@@ -133,5 +133,7 @@ def test_plot_rdms():
     assert [ax.get_title() for ax in axes] == ["V1", "model"]
     with pytest.raises(ValueError, match=r"rdms\['V1'\] should have shape \(35, 35\)"):
         plotting.plot_rdms({"V1": RDM(RESP)}, STIMULI[:-1])
-    with pytest.raises(TypeError, match="non-empty dict"):
+    with pytest.raises(ValueError, match="non-empty dict"):  # right type, wrong value
         plotting.plot_rdms({}, STIMULI)
+    with pytest.raises(TypeError, match="non-empty dict"):
+        plotting.plot_rdms([RDM(RESP)], STIMULI)

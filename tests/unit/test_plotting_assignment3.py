@@ -32,8 +32,10 @@ def test_binned_tuning_curves_draws_one_panel_per_unit():
 
 
 def test_binned_tuning_curves_rejects_bad_input():
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):  # a dict, but empty
         plotting.plot_binned_tuning_curves({})
+    with pytest.raises(TypeError):
+        plotting.plot_binned_tuning_curves([(np.zeros(3), np.zeros(3))])
     with pytest.raises(TypeError):
         plotting.plot_binned_tuning_curves({"a": np.zeros(3)})
     with pytest.raises(ValueError):

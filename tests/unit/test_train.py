@@ -278,23 +278,12 @@ def test_full_batch_on_gpu_returns_net_to_cpu():
     assert all(p.device.type == "cpu" for p in net.parameters())
     np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=1e-4)
     np.testing.assert_allclose(gpu_test, cpu_test, rtol=1e-4)
-    gpu_mb = train_minibatch(
-        _classifier(),
-        nn.BCELoss(),
-        *_classification(),
-        n_epochs=3,
-        batch_size=16,
-        seed=0,
-        device="cuda",
-    )
-    cpu_mb = train_minibatch(
-        _classifier(),
-        nn.BCELoss(),
-        *_classification(),
-        n_epochs=3,
-        batch_size=16,
-        seed=0,
-        device="cpu",
+    gpu_mb, cpu_mb = (
+        train_minibatch(
+            _classifier(), nn.BCELoss(), *_classification(), n_epochs=3, batch_size=16, seed=0,
+            device=device,
+        )
+        for device in ("cuda", "cpu")
     )
     np.testing.assert_allclose(gpu_mb, cpu_mb, rtol=1e-4)
 
