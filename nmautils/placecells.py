@@ -17,11 +17,29 @@ Only the agent's trajectory is simulated step by step with RatInABox (about 0.4 
 firing rates of all cells at all visited positions are then computed in one vectorised call of
 the cells' ``get_state(evaluate_at=None, pos=...)``. The default (6000 steps, 25 cells) takes
 about 2-3 s on one CPU core.
+
+Cache
+-----
+The trajectory depends only on the arguments and the library versions, so the agent's state and
+history after the walk are kept in the data cache (``placecells/<key>.npz`` under
+:func:`nmautils.data.default_cache_dir`, plain arrays, no pickles). The next call with the same
+arguments rebuilds the environment, agent and cells as usual (drawing the same random numbers,
+so the same place-field centres), then restores the walk from the file instead of repeating it:
+the same ``X``, ``Y`` and ``t`` to the last bit, in a fraction of the time (a notebook run twice,
+CI's many executions of tutorial 3). A cache that cannot be written (read-only, as in the
+grading sandbox) or read (partial or corrupt file) is skipped and the walk is simulated;
+``NMAUTILS_PLACECELL_CACHE=off`` turns the cache off.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -185,9 +203,13 @@ def simulate_place_cells(
             centres = np.asarray(
                 cells.gridscales.reshape(-1, 1) * cells.phase_offsets / (2 * np.pi), dtype=float
             )
-        # Move the agent step by step (this is the only sequential part of the simulation) ...
-        for _ in range(n_time):
-            agent.update(dt=float(dt))
+        # Move the agent step by step (this is the only sequential part of the simulation), or
+        # restore the walk from the cache ...
+        cache = _walk_cache_file(duration, dt, n_cells, width, seed, cell_type)
+        if not _restore_walk(agent, cache, n_time):
+            for _ in range(n_time):
+                agent.update(dt=float(dt))
+            _save_walk(agent, cache)
         pos = np.asarray(agent.history["pos"], dtype=float)  # (n_time, 2)
         t = np.asarray(agent.history["t"], dtype=float)
         # ... then evaluate every cell at every visited position at once.
@@ -212,3 +234,81 @@ def simulate_place_cells(
         agent=agent,
         cells=cells,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# cache of the agent's walk
+
+
+def _walk_cache_file(duration, dt, n_cells, width, seed, cell_type) -> Path | None:
+    """Where the walk of these arguments is cached (None when the cache is off)."""
+    if os.environ.get("NMAUTILS_PLACECELL_CACHE", "").strip().lower() in ("off", "0", "no"):
+        return None
+    import ratinabox
+
+    from .data import default_cache_dir
+
+    key = json.dumps(
+        {"duration": float(duration), "dt": float(dt), "n_cells": int(n_cells),
+         "width": float(width), "seed": int(seed), "cell_type": cell_type,
+         "ratinabox": getattr(ratinabox, "__version__", "?"), "numpy": np.__version__},
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return default_cache_dir() / "placecells" / f"walk-{digest}.npz"
+
+
+def _agent_state(agent) -> dict[str, np.ndarray]:
+    """The agent's numeric state and history, as arrays (what a walk changes)."""
+    arrays = {f"history.{k}": np.asarray(v, dtype=float) for k, v in agent.history.items()}
+    for k, v in vars(agent).items():
+        if isinstance(v, bool) or k == "history":
+            continue
+        if isinstance(v, (int, float, np.floating, np.integer)) or (
+            isinstance(v, np.ndarray) and v.dtype.kind in "fiu"
+        ):
+            arrays[f"state.{k}"] = np.asarray(v)
+    return arrays
+
+
+def _save_walk(agent, path: Path | None) -> None:
+    """Write the walk to ``path`` atomically; any failure only means no cache."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **_agent_state(agent))
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError:  # read-only or full cache folder: simulate again next time
+        pass
+
+
+def _restore_walk(agent, path: Path | None, n_time: int) -> bool:
+    """Put a cached walk into ``agent``; False (agent untouched) when there is none to use."""
+    if path is None or not path.is_file():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # partial or corrupt
+        return False
+    history = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("history.")}
+    if set(history) != set(agent.history) or any(len(v) != n_time for v in history.values()):
+        return False
+    for key, value in history.items():
+        agent.history[key] = [float(x) if value.ndim == 1 else x.copy() for x in value]
+    for key, value in arrays.items():
+        if key.startswith("state."):
+            name = key.split(".", 1)[1]
+            current = getattr(agent, name, None)
+            restored = value.copy() if value.ndim else value.item()
+            if isinstance(current, float) and not isinstance(restored, float):
+                restored = float(restored)
+            setattr(agent, name, restored)
+    return True

@@ -74,3 +74,63 @@ def test_grid_cells() -> None:
 def test_bad_arguments(kwargs: dict, error: type) -> None:
     with pytest.raises(error):
         simulate_place_cells(**kwargs)
+
+
+# -- the cache of the agent's walk ------------------------------------------------------------
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("NMAUTILS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("NMAUTILS_PLACECELL_CACHE", raising=False)
+    return tmp_path / "placecells"
+
+
+def _same(a, b):
+    return all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("X", "Y", "t", "centres"))
+
+
+@pytest.mark.parametrize("cell_type", ["place", "grid"])
+def test_cached_walk_gives_the_same_data(cache_dir, monkeypatch, cell_type):
+    first = simulate_place_cells(duration=20.0, n_cells=5, seed=3, cell_type=cell_type)
+    assert len(list(cache_dir.glob("walk-*.npz"))) == 1
+    again = simulate_place_cells(duration=20.0, n_cells=5, seed=3, cell_type=cell_type)
+    monkeypatch.setenv("NMAUTILS_PLACECELL_CACHE", "off")
+    fresh = simulate_place_cells(duration=20.0, n_cells=5, seed=3, cell_type=cell_type)
+    assert _same(first, again) and _same(again, fresh)
+    assert again.agent.t == fresh.agent.t
+    assert np.array_equal(again.agent.pos, fresh.agent.pos)
+    assert np.array_equal(again.agent.history["pos"], fresh.agent.history["pos"])
+
+
+def test_other_arguments_get_their_own_walk(cache_dir):
+    a = simulate_place_cells(duration=20.0, n_cells=5, seed=3)
+    b = simulate_place_cells(duration=20.0, n_cells=5, seed=4)
+    assert len(list(cache_dir.glob("walk-*.npz"))) == 2
+    assert not np.array_equal(a.Y, b.Y)
+
+
+@pytest.mark.parametrize("damage", [b"", b"not an npz file", None])
+def test_corrupt_or_partial_cache_is_simulated_again(cache_dir, damage):
+    reference = simulate_place_cells(duration=20.0, n_cells=5, seed=3)
+    (path,) = cache_dir.glob("walk-*.npz")
+    data = path.read_bytes()
+    path.write_bytes(damage if damage is not None else data[: len(data) // 2])
+    again = simulate_place_cells(duration=20.0, n_cells=5, seed=3)
+    assert _same(reference, again)
+    assert path.read_bytes() == data, "the damaged file was not replaced by a good one"
+
+
+def test_read_only_cache_is_skipped(tmp_path, monkeypatch):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("NMAUTILS_DATA_DIR", str(blocked))  # placecells/ cannot be made here
+    monkeypatch.delenv("NMAUTILS_PLACECELL_CACHE", raising=False)
+    data = simulate_place_cells(duration=20.0, n_cells=5, seed=3)
+    assert data.X.shape == (5, 200)
+
+
+def test_cache_off_writes_nothing(cache_dir, monkeypatch):
+    monkeypatch.setenv("NMAUTILS_PLACECELL_CACHE", "off")
+    simulate_place_cells(duration=20.0, n_cells=5, seed=3)
+    assert not cache_dir.exists()
