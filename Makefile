@@ -53,17 +53,25 @@ check: setup
 	$(BIN)/python -m nmautils.course check
 
 # The test recipe also records its wall time for bench/ (build/ci_seconds.txt: "<s> <UTC time>");
-# the exit status is pytest's. tests/conftest.py puts tests/course/test_main_job.py first: its slow test
-# runs the main job in a fresh clone under the generic arithmetic (the cross-configuration run of
-# every solution notebook), so one worker starts it while the other takes the rest; nbval checks
-# solutions/ under the native arithmetic.
+# the exit status is pytest's. Two runs: (1) tests/ with --dist loadgroup, so that each
+# assignment's grading and fault runs are a group of their own and the two workers share them
+# out (tests/conftest.py gives every test a group and starts tests/course/test_main_job.py first:
+# the main job in a fresh clone under the generic arithmetic, the longest single test);
+# (2) nbval over solutions/ under the native arithmetic with --dist loadfile (a notebook's cells
+# must share one kernel), plus tests/course/test_nbval_setup.py, which brings tests/conftest.py
+# (the build's environment, one thread per worker, kernels over Unix sockets) into that run.
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 test: setup
 	@mkdir -p build
 	start=$$(date +%s); \
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
-		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		--no-loadscope-reorder --durations=15 tests solutions; \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+		--durations=15 tests; \
 	status=$$?; \
+	echo "make test: tests/ took $$(( $$(date +%s) - start )) s"; \
+	mid=$$(date +%s); \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(NBVAL) --durations=5 \
+		tests/course/test_nbval_setup.py solutions || status=$$?; \
+	echo "make test: nbval over solutions/ took $$(( $$(date +%s) - mid )) s"; \
 	echo "$$(( $$(date +%s) - start )) $$(date -u +%Y-%m-%dT%H:%M:%SZ)" > build/ci_seconds.txt; \
 	exit $$status
 

@@ -50,9 +50,10 @@ RUN_FIRST = ("tests/course/test_main_job.py",)
 def pytest_collection_modifyitems(session, config, items):
     """Order the tests, and give each an ``xdist_group`` for ``--dist loadgroup``.
 
-    ``make test`` uses ``--dist loadfile`` (nbval's cells of one notebook must share a kernel, and
-    loadgroup splits them); the groups - one per file, one per assignment in the grading and
-    fault modules - are for local runs of ``pytest tests -n 2 --dist loadgroup``.
+    ``make test`` runs tests/ with ``--dist loadgroup``: a group per file, and one per
+    assignment in the grading and fault modules (their own marks), so the two workers share
+    the expensive per-assignment runs out. nbval's solutions run separately with
+    ``--dist loadfile`` (a notebook's cells must share one kernel).
     Files run in this order: RUN_FIRST, then files with more tests first (xdist's default order,
     which ``--no-loadscope-reorder`` turns off so that RUN_FIRST can lead).
     """
