@@ -12,29 +12,25 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from grading_harness import grading_environment, load_mutants
+from grading_harness import grading_environment, load_mutants, source_and_release, write_class
 
-from nmautils.course import build, classgrade, notebooks
+from nmautils.course import classgrade, notebooks
 from nmautils.course.__main__ import main as course_main
-from nmautils.course.grading import generated_release
 
 ASSIGNMENT = "tutorial1_decoding"
 
 
 @pytest.fixture(scope="module")
 def runs():
-    source = notebooks.read(build.source_path(ASSIGNMENT))
-    name = f"{ASSIGNMENT}.ipynb"
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp, grading_environment():
         tmp = Path(tmp)
-        release = generated_release(ASSIGNMENT)
+        source, release = source_and_release(ASSIGNMENT)
         subs = {
             "ada": notebooks.fill_submission(release, source),
             "cyd": notebooks.fill_submission(release, source,
                                              replace={"ex_train": load_mutants(ASSIGNMENT)["ex_train"]}),
         }
-        for student, nb in subs.items():
-            notebooks.write(nb, tmp / "submitted" / student / ASSIGNMENT / name)
+        write_class(tmp, ASSIGNMENT, subs)
         assert course_main(["grade", ASSIGNMENT, str(tmp / "submitted"), "--workers", "2",
                             "--out", str(tmp / "cli")]) == 0
         second = classgrade.grade_class(ASSIGNMENT, tmp / "submitted", tmp / "api", workers=2)

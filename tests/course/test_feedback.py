@@ -14,10 +14,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from grading_harness import grading_environment, load_mutants
+from grading_harness import grading_environment, load_mutants, source_and_release, write_class
 
 from nmautils.course import build, classgrade, feedback, notebooks
-from nmautils.course.grading import generated_release
 
 ASSIGNMENT = "tutorial1_decoding"
 
@@ -45,14 +44,12 @@ def _hidden_texts(nb) -> list[str]:
 
 @pytest.fixture(scope="module")
 def feedback_html():
-    source = notebooks.read(build.source_path(ASSIGNMENT))
-    name = f"{ASSIGNMENT}.ipynb"
     with tempfile.TemporaryDirectory(prefix="feedback-") as tmp, grading_environment():
         tmp = Path(tmp)
-        release = generated_release(ASSIGNMENT)
+        source, release = source_and_release(ASSIGNMENT)
         nb = notebooks.fill_submission(release, source, blank=("ex_deepnet_relu",),
                                        replace={"ex_mse": load_mutants(ASSIGNMENT)["ex_mse"]})
-        notebooks.write(nb, tmp / "submitted" / "student" / ASSIGNMENT / name)
+        write_class(tmp, ASSIGNMENT, {"student": nb})
         result = classgrade.grade_class(ASSIGNMENT, tmp / "submitted", tmp / "out", workers=1,
                                         feedback=True)
         path = tmp / "out" / "feedback" / "student" / ASSIGNMENT / f"{ASSIGNMENT}.html"

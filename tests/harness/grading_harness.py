@@ -62,6 +62,22 @@ class GradingRun:
 GRADING_ENV = {"NMAUTILS_SURROGATE_SIZE": "small"}
 
 
+def write_class(folder: Path, assignment: str, submissions: dict[str, notebooks.NotebookNode]) -> Path:
+    """Write ``{student: notebook}`` as nbgrader's ``submitted/<student>/<assignment>/`` folders
+    under ``folder``; return the ``submitted`` folder."""
+    submitted = Path(folder) / "submitted"
+    for student, nb in submissions.items():
+        notebooks.write(nb, submitted / student / assignment / f"{assignment}.ipynb")
+    return submitted
+
+
+def source_and_release(assignment: str) -> tuple[notebooks.NotebookNode, notebooks.NotebookNode]:
+    """The source notebook of ``assignment`` and its release as nbgrader generates it."""
+    from nmautils.course.grading import generated_release
+
+    return notebooks.read(source_path(assignment)), generated_release(assignment)
+
+
 def grading_environment():
     """Set :data:`GRADING_ENV` for the kernels started inside the block, then restore."""
     return environment(GRADING_ENV)

@@ -1,5 +1,7 @@
 """Tests of nmautils.checks: good input passes silently, bad input fails with a helpful message."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -86,18 +88,11 @@ def test_passed(capsys):
 
 
 def test_public_names_are_tested():
-    tested = {
-        "check",
-        "check_type",
-        "check_shape",
-        "check_dtype",
-        "check_finite",
-        "check_close",
-        "passed",
-        "HelperRefused",
-        "refusing",
-    }
-    assert set(checks.__all__) == tested
+    """Every public name of nmautils.checks is called or named by some other test here."""
+    before, _, after = Path(__file__).read_text().partition("def test_public_names_are_tested")
+    others = before + after.split("\n\n\n", 1)[-1]  # every test but this one
+    untested = [name for name in checks.__all__ if f"{name}(" not in others and f"{name}," not in others]
+    assert not untested
 
 
 # ---------------------------------------------------------------------------------- refusing
