@@ -20,4 +20,6 @@ QUESTIONS: dict[str, list[str]] = {
     "1e1": [r"(?i)tuning[ _-]?curve"],
     # 1e (e2, extra credit): ring vs split geometry, which layer is closest to V1
     "1e2": [r"(?i)\bring\b", r"(?i)closest to V1 is", r"(?i)throws away the circular"],
+    # question 2: the group-project discussion (open; nothing earlier can answer it)
+    "2": [r"(?i)your group project's (question|result) (is|was)"],
 }
