@@ -49,6 +49,7 @@ __all__ = [
     "SIZES",
     "SURROGATE_FILES",
     "default_size",
+    "make_new_session",
     "make_surrogate",
 ]
 
@@ -92,8 +93,13 @@ def default_size() -> str:
                       f"small = {N_NEURONS_SMALL} neurons for fast tests")
 
 
-def _simulate(n_neurons: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _simulate(n_neurons: int, seed: int, trial_seed: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Sums of z-scored single-trial responses per (bin, half) group.
+
+    With ``trial_seed`` the neurons are those of ``seed`` but the trials (their bins, halves,
+    shared jitter and noise) are new ones, drawn from a generator seeded with
+    ``(seed, trial_seed)``: a fresh recording session of the same population.
 
     Returns
     -------
@@ -114,7 +120,6 @@ def _simulate(n_neurons: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     # (uniform over +-0.5 degrees) + a jitter shared by all neurons (information-limiting noise)
     within = rng.standard_normal((N_BINS, 2)) * np.sqrt(1.0 / 12.0 / n)
     jitter = rng.standard_normal((N_BINS, 2)) * ANGLE_JITTER_DEG
-    theta = np.deg2rad(np.arange(N_BINS)[:, None] + within + jitter).ravel()  # (720,)
 
     # neurons
     tuned = rng.random(n_neurons) < FRACTION_TUNED
@@ -133,6 +138,15 @@ def _simulate(n_neurons: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     share = np.clip(
         share_median * np.exp(SIGNAL_SHARE_LOG_SD * rng.standard_normal(n_neurons)), 1e-4, 0.6
     )
+    if trial_seed is not None:  # same neurons, new trials
+        rng = np.random.default_rng([int(seed), int(trial_seed)])
+        counts_bin = rng.multinomial(N_TRIALS, np.full(N_BINS, 1.0 / N_BINS))
+        half0 = rng.binomial(counts_bin, 0.5)
+        counts = np.stack([half0, counts_bin - half0], axis=1)
+        n = np.maximum(counts, 1)
+        within = rng.standard_normal((N_BINS, 2)) * np.sqrt(1.0 / 12.0 / n)
+        jitter = rng.standard_normal((N_BINS, 2)) * ANGLE_JITTER_DEG
+    theta = np.deg2rad(np.arange(N_BINS)[:, None] + within + jitter).ravel()  # (720,)
 
     # tuning curves at the 720 effective angles: cos(theta - pref) by the addition theorem,
     # cos(2 (theta - pref)) = 2 cos^2 - 1
@@ -227,4 +241,32 @@ def make_surrogate(data_name: str, size: str = "full", seed: int = 0) -> dict[st
         "resp_train": np.ascontiguousarray(resp[:, 0], dtype=np.float32),
         "resp_test": np.ascontiguousarray(resp[:, 1], dtype=np.float32),
         "stimuli": stimuli.astype(np.float64),
+    }
+
+
+def make_new_session(size: str = "full", trial_seed: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
+    """The 1-degree file of a new recording session: the neurons of ``seed``, new trials.
+
+    Parameters
+    ----------
+    size : {"full", "small"}
+        As for :func:`make_surrogate`.
+    trial_seed : int
+        Seed of the new trials (bins, shared jitter, noise).
+    seed : int
+        Seed of the neurons (and of the surrogate files they belong to).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``resp`` float32 (360, n_neurons) and ``stimuli`` float64 (360,), like the 1-degree file
+        of :func:`make_surrogate` with the same ``size`` and ``seed``, but from other trials.
+    """
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
+    sums, counts = _simulate(SIZES[size], int(seed), trial_seed=int(trial_seed))
+    n = np.maximum(counts.sum(axis=1), 1).astype(np.float32)
+    return {
+        "resp": np.ascontiguousarray(sums.sum(axis=1) / n[:, None], dtype=np.float32),
+        "stimuli": np.arange(N_BINS, dtype=np.float64),
     }

@@ -162,13 +162,17 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("--no-sandbox", action="store_true",
                          help="grade without the bubblewrap sandbox (student code then runs with "
                               "your rights); only when no sandbox can be made")
+    p_grade.add_argument("--competition-seed", type=int, default=None,
+                         help="seed of the competition's held-out set (assignments with a "
+                              "competition); use a private number, the default is public")
     args = parser.parse_args(argv)
     if args.command == "grade":
         from . import classgrade
 
         return classgrade.main(args.assignment, args.submitted, args.out, args.workers,
                                args.timeout, args.feedback, sandbox=not args.no_sandbox,
-                               root=args.root)
+                               root=args.root, **({} if args.competition_seed is None else
+                                                  {"competition_seed": args.competition_seed}))
     if args.command == "build":
         return cmd_build(args.assignments)
     if args.command == "check":

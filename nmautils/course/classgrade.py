@@ -18,6 +18,11 @@ What the checks before nbgrader catch (nbgrader alone would fail or mislead):
 - a notebook that is not valid JSON -> every cell 0, status ``flagged``, the run goes on;
 - deleted or edited test/read-only cells -> nbgrader restores them from the gradebook; the
   instructor is told which.
+
+An assignment with a competition (:mod:`nmautils.course.competition`: assignment 3's decoder)
+has every submission's function scored on a held-out set by the grader (signed with a key of this
+run); the lowest error(s) get the bonus as extra credit of the competition cell in the gradebook,
+and the report lists everyone's result.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import copy
 import csv
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -34,6 +40,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+from . import competition as competition_mod
 from . import notebooks
 from .grading import REPO_ROOT, CellScore, Course, autograded_total, environment, thread_budget
 
@@ -49,6 +56,10 @@ class StudentGrade:
     cells: dict[str, CellScore] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: the signed competition result of the graded notebook (nmautils.course.competition)
+    competition: dict | None = None
+    #: extra credit the class run awarded (the competition's bonus for the winners)
+    extra_credit: float = 0.0
 
     @property
     def score(self) -> float:
@@ -72,6 +83,8 @@ class GradingTask:
     feedback: bool = False
     sandbox: bool = True
     course_root: str = str(REPO_ROOT)  # where nbgrader_config.py is
+    competition_seed: int = competition_mod.DEFAULT_SEED
+    competition_key: str = ""  # signs the competition results of this class run
 
 
 # -- template course ---------------------------------------------------------------------------
@@ -234,7 +247,14 @@ def autograde(course: Course, task: GradingTask, grade: StudentGrade) -> None:
         return
     graded = course.root / "autograded" / task.student / task.assignment
     for path in sorted(graded.glob("*.ipynb")):
-        grade.messages.extend(_cell_messages(notebooks.read(path), grade))
+        nb = notebooks.read(path)
+        grade.messages.extend(_cell_messages(nb, grade))
+        if task.assignment in competition_mod.COMPETITIONS:
+            record = nb.metadata.get(competition_mod.METADATA_KEY)
+            grade.competition = competition_mod.verified(record, task.competition_key)
+            if record is not None and grade.competition is None:
+                grade.messages.append("competition: the result is not signed by this grading "
+                                      "run; ignored")
     target = out / "autograded" / task.student / task.assignment
     if target.exists():
         shutil.rmtree(target)
@@ -267,7 +287,9 @@ def grade_student(task: GradingTask) -> StudentGrade:
                     grade.status = "missing"
                 return grade
             course = Course(root, Path(task.course_root), timeout=task.timeout,
-                            sandbox=task.sandbox)
+                            sandbox=task.sandbox,
+                            settings={"competition_seed": task.competition_seed,
+                                      "competition_key": task.competition_key})
             autograde(course, task, grade)
     except Exception as exc:  # never let one student stop the class run
         grade.status = "flagged"
@@ -324,10 +346,44 @@ def find_students(submitted: Path) -> list[str]:
     return sorted(p.name for p in Path(submitted).iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def award_competition(assignment: str, grades: list[StudentGrade]) -> list[str]:
+    """Give the competition's bonus (as extra credit) to the students with the lowest held-out
+    error; return their names. Each student gets a message with their result."""
+    spec = competition_mod.COMPETITIONS.get(assignment)
+    if spec is None:
+        return []
+    errors = {}
+    for g in grades:
+        record = g.competition or {}
+        errors[g.student] = record.get("mse") if record.get("status") == "ok" else None
+    best = competition_mod.winners(errors)
+    for g in grades:
+        record = g.competition or {}
+        if g.student in best:
+            g.extra_credit = spec.bonus
+            g.messages.append(f"competition: held-out MSE {errors[g.student]:.6g}, the lowest of "
+                              f"the class: +{spec.bonus:g} extra credit on {spec.cell}")
+        elif errors[g.student] is not None:
+            g.messages.append(f"competition: held-out MSE {errors[g.student]:.6g} (lowest "
+                              f"{errors[best[0]]:.6g})")
+        elif record:
+            g.messages.append(_first_line(f"competition: not ranked ({record.get('status')}"
+                                          f"{': ' + record['error'] if record.get('error') else ''})"))
+        elif g.status == "graded":
+            g.messages.append("competition: no result (the notebook did not run to the end)")
+    return best
+
+
 def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                 timeout: int | None = None, feedback: bool = False, sandbox: bool = True,
-                repo_root: Path = REPO_ROOT, students: list[str] | None = None) -> ClassResult:
-    """Grade every student folder of ``submitted``; write the gradebook, CSV and report to ``out``."""
+                repo_root: Path = REPO_ROOT, students: list[str] | None = None,
+                competition_seed: int = competition_mod.DEFAULT_SEED) -> ClassResult:
+    """Grade every student folder of ``submitted``; write the gradebook, CSV and report to ``out``.
+
+    For an assignment with a competition (:mod:`nmautils.course.competition`) every submission's
+    function is scored on a held-out set made from ``competition_seed``, and the lowest error(s)
+    get the bonus as extra credit in the gradebook.
+    """
     submitted, out = Path(submitted), Path(out)
     if sandbox:
         from .sandbox import check_available
@@ -338,8 +394,10 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
         template = make_template(assignment, Path(tmp) / "template", repo_root)
+        key = secrets.token_hex(16)
         tasks = [GradingTask(assignment, s, str(submitted / s), str(template), str(out), timeout,
-                             feedback, sandbox, str(repo_root)) for s in students]
+                             feedback, sandbox, str(repo_root), int(competition_seed), key)
+                 for s in students]
         if workers <= 1:
             grades = [_task(t) for t in tasks]
         else:
@@ -347,6 +405,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
             with environment(thread_budget(workers)), \
                     ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
                 grades = list(pool.map(_task, tasks, chunksize=1))
+        award_competition(assignment, grades)
         write_gradebook(assignment, template, grades, out / "gradebook.db")
     seconds = time.perf_counter() - start
     result = ClassResult(assignment, grades, seconds, workers)
@@ -379,6 +438,18 @@ def write_gradebook(assignment: str, template: Path, grades: list[StudentGrade],
                     continue
                 grade.auto_score = cell.score
                 grade.needs_manual_grade = False
+            spec = competition_mod.COMPETITIONS.get(assignment)
+            if spec is not None and spec.cell in nb_of:
+                try:
+                    grade = gb.find_grade(spec.cell, nb_of[spec.cell], assignment, g.student)
+                except MissingEntry:
+                    pass
+                else:
+                    # nbgrader counts a cell's extra credit only once the cell has a score: the
+                    # class grader grades this 0-point cell itself
+                    grade.manual_score = 0.0
+                    grade.extra_credit = g.extra_credit
+                    grade.needs_manual_grade = False
             gb.db.commit()
 
 
@@ -386,9 +457,10 @@ def write_csv(result: ClassResult, path: Path) -> None:
     cells = sorted({gid for g in result.grades for gid, v in g.cells.items() if v.kind == "autograded"})
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student", "status", "score", "max_score", *cells, "messages"])
+        writer.writerow(["student", "status", "score", "max_score", "extra_credit", *cells,
+                         "messages"])
         for g in result.grades:
-            row = [g.student, g.status, f"{g.score:g}", f"{g.max_score:g}"]
+            row = [g.student, g.status, f"{g.score:g}", f"{g.max_score:g}", f"{g.extra_credit:g}"]
             row += ["" if c not in g.cells or g.cells[c].score is None else f"{g.cells[c].score:g}"
                     for c in cells]
             row.append(" | ".join(g.messages))
@@ -399,13 +471,16 @@ def report(result: ClassResult) -> str:
     lines = [f"{result.assignment}: {len(result.grades)} submissions in {result.seconds:.1f} s "
              f"with {result.workers} worker(s): {result.per_minute:.1f} submissions/minute"]
     for g in result.grades:
-        lines.append(f"{g.student:24s} {g.status:8s} {g.score:g}/{g.max_score:g}  ({g.seconds:.1f} s)")
+        bonus = f" +{g.extra_credit:g} extra credit" if g.extra_credit else ""
+        lines.append(f"{g.student:24s} {g.status:8s} {g.score:g}/{g.max_score:g}{bonus}  "
+                     f"({g.seconds:.1f} s)")
         lines += [f"    - {m}" for m in g.messages]
     return "\n".join(lines) + "\n"
 
 
 def main(assignment: str, submitted: str, out: str, workers: int, timeout: int | None,
-         feedback: bool, sandbox: bool = True, root: str | None = None) -> int:
+         feedback: bool, sandbox: bool = True, root: str | None = None,
+         competition_seed: int = competition_mod.DEFAULT_SEED) -> int:
     from .grading import CourseNotFound, find_course_root
     from .sandbox import SandboxUnavailable
 
@@ -413,7 +488,7 @@ def main(assignment: str, submitted: str, out: str, workers: int, timeout: int |
         course_root = find_course_root(root) if root else _default_root()
         result = grade_class(assignment, Path(submitted), Path(out), workers=workers,
                              timeout=timeout, feedback=feedback, sandbox=sandbox,
-                             repo_root=course_root)
+                             repo_root=course_root, competition_seed=competition_seed)
     except (SandboxUnavailable, CourseNotFound) as exc:
         print(f"error: {exc}")
         return 2

@@ -69,12 +69,13 @@ def ensure_tools_on_path() -> None:
 
 
 def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None,
-                sandbox: bool | None = None):
+                sandbox: bool | None = None, settings: Mapping[str, object] | None = None):
     """The project's nbgrader configuration with ``CourseDirectory.root`` set to ``root``.
 
     ``timeout`` (seconds per cell) overrides ``Execute.timeout`` (tests use a few seconds so that
     an endless loop is cheap). ``sandbox`` overrides ``GuardedExecute.sandbox`` (False: grade
-    without the bubblewrap sandbox, an explicit opt-out).
+    without the bubblewrap sandbox, an explicit opt-out). ``settings`` maps further
+    ``GuardedExecute`` traits to values (the class grader's competition seed and key).
     """
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
@@ -87,6 +88,8 @@ def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = N
         override.Execute.timeout = int(timeout)
     if sandbox is not None:
         override.GuardedExecute.sandbox = bool(sandbox)
+    for name, value in (settings or {}).items():
+        setattr(override.GuardedExecute, name, value)
     config.merge(override)
     return config
 
@@ -184,7 +187,7 @@ class Course:
     """A temporary nbgrader course folder holding copies of the project's source notebooks."""
 
     def __init__(self, root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None,
-                 sandbox: bool | None = None):
+                 sandbox: bool | None = None, settings: Mapping[str, object] | None = None):
         self.root = Path(root)
         self.repo_root = repo_root
         ensure_tools_on_path()
@@ -193,7 +196,7 @@ class Course:
         warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
         from nbgrader.apps import NbGraderAPI
 
-        self.config = load_config(self.root, repo_root, timeout, sandbox)
+        self.config = load_config(self.root, repo_root, timeout, sandbox, settings)
         self.api = NbGraderAPI(config=self.config)
 
     # -- set-up -----------------------------------------------------------------------------

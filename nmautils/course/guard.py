@@ -32,15 +32,19 @@ Every message this adds to a cell starts with :data:`MARK` so that the grading r
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
+from pathlib import Path
 
+import numpy as np
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Integer
+from traitlets import Bool, Float, Integer, Unicode
 
+from . import competition as competition_mod
 from . import sandbox as sandbox_mod
 from .kernel_guard import expected_attestation
 from .notebooks import cell_kind
@@ -92,10 +96,21 @@ class GuardedExecute(Execute):
     sandbox_file_size_mb = Integer(256, help="Largest file the kernel may write (MiB).").tag(config=True)
     sandbox_cpu_seconds = Integer(3600, help="CPU-time limit of the kernel (s).").tag(config=True)
     sandbox_disk_mb = Integer(512, help="Size of the kernel's writable tmpfs folders (MiB).").tag(config=True)
+    competition = Bool(True, help="Score the assignment's competition function (if it has one, "
+                       "see nmautils.course.competition) after the last cell.").tag(config=True)
+    competition_seed = Integer(competition_mod.DEFAULT_SEED,
+                               help="Seed of the competition's held-out set.").tag(config=True)
+    competition_key = Unicode("", help="Key that signs the competition result (set by the "
+                              "class grader for each run; unsigned results are ignored).").tag(config=True)
+    competition_timeout = Integer(competition_mod.DEFAULT_TIMEOUT,
+                                  help="Seconds the competition function may take.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         if self.sandbox:
             sandbox_mod.check_available()  # raises SandboxUnavailable with what to do
+        # a result the student wrote into the notebook never survives grading
+        nb.metadata.pop(competition_mod.METADATA_KEY, None)
+        self._assignment = ((resources or {}).get("nbgrader") or {}).get("assignment")
         self._guard_ready = False
         self._restarts = 0
         self._skip_replay: set[int] = set()
@@ -241,8 +256,72 @@ class GuardedExecute(Execute):
             except DeadKernelError:
                 continue
 
+    # -- the competition (after the last cell) ------------------------------------------------
+    async def _run_competition(self) -> None:
+        """Score the student's competition function on the held-out set (see
+        :mod:`nmautils.course.competition`) and store the signed result in the notebook."""
+        spec = competition_mod.COMPETITIONS.get(self._assignment or "")
+        if spec is None or not self.competition:
+            return
+        record: dict = {"assignment": self._assignment, "seed": int(self.competition_seed),
+                        "status": "", "mse": None, "error": ""}
+        path = None
+        try:
+            size, why_not = competition_mod.grading_data()
+            if size is None:
+                record.update(status="skipped", error=why_not)
+                return
+            resp, tilts = competition_mod.heldout_set(size, self.competition_seed)
+            record["n"] = len(tilts)
+            folder = getattr(self.km, "_private", None)
+            if folder is None:
+                record.update(status="skipped", error="no private kernel folder")
+                return
+            path = Path(folder) / "ipc" / f"heldout-{secrets.token_hex(8)}.npy"
+            np.save(path, resp)
+            os.chmod(path, 0o644)
+            await self._silent(_CALL.format("reset()"), timeout=30)
+            code = competition_mod.kernel_code(path, spec.function)
+            msg_id = self.kc.execute(code, silent=True, store_history=False,
+                                     user_expressions={"result": competition_mod.RESULT_NAME})
+            reply = await self._reply(msg_id, self.competition_timeout)
+            if reply is None:
+                record.update(status="timeout", error=f"{spec.function} did not return within "
+                              f"{self.competition_timeout} s (or the kernel died)")
+                return
+            value = reply.get("content", {}).get("user_expressions", {}).get("result", {})
+            shown = value.get("data", {}).get("text/plain", "") if isinstance(value, dict) else ""
+            answer = competition_mod.parse_reply(shown)
+            status = answer.get("status")
+            if status != "ok":
+                record.update(status=str(status)[:20] or "invalid",
+                              error=str(answer.get("error", ""))[:300])
+                return
+            error = competition_mod.mse(answer.get("predictions"), tilts)
+            if error is None:
+                record.update(status="invalid", error=f"{spec.function} did not return one "
+                              f"finite number per held-out stimulus ({len(tilts)})")
+                return
+            record.update(status="ok", mse=error)
+        except Exception as exc:  # noqa: BLE001 - the competition never costs a grade
+            record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:300])
+        finally:
+            if path is not None:
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+            record["signature"] = competition_mod.sign(record, self.competition_key)
+            self.nb.metadata[competition_mod.METADATA_KEY] = record
+
     # -- the cell loop ---------------------------------------------------------------------
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        result = await self._execute_guarded(cell, cell_index, execution_count, store_history)
+        if cell_index == len(self.nb.cells) - 1:
+            await self._run_competition()
+        return result
+
+    async def _execute_guarded(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if not self._guard_ready:

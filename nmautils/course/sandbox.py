@@ -216,6 +216,9 @@ def sandbox_environment(env: Mapping[str, str], python_bin: str) -> dict[str, st
     cache = _data_cache_dir()
     if cache is not None and cache.is_dir():
         kept["NMAUTILS_DATA_DIR"] = str(cache)
+    # the kernel imports the nmautils the grader runs (the only folder of a checkout that is
+    # mounted), also when an editable install of the interpreter points at another checkout
+    kept["PYTHONPATH"] = str(_nmautils_dir().parent)
     return kept
 
 

@@ -1,13 +1,15 @@
 """The point totals of assignment3_interpret, read from the source notebook's nbgrader metadata.
 
 The curriculum fixes the points: question 1 (parts a-e) 30, question 2 60, presentation 10, so
-the core total is 100; part e adds up to 2 points of extra credit.
+the core total is 100. Extra credit: +1 for a better decoder (1b), +5 for the lowest held-out
+error of the class (1b, awarded by the class grader, nmautils/course/competition.py) and up to
++2 for the dimensionality reduction (1e).
 
 Extra credit in nbgrader: nbgrader has no extra-credit cell type, but every grade has an
 "extra credit" field in the formgrader that adds to the score without raising the maximum. The
 extra-credit cells (grade ids ``written_extracredit_*``) are therefore manually graded cells worth
-0 points, and the instructor enters up to +2 in that field; the cap is stated in the heading of
-the extra-credit section ("up to +2 points") and in the rubric, and checked here.
+0 points, and the instructor (or, for the competition, the class grader) enters the bonus in that
+field; each cap is stated in the heading of its section and in the rubric, and checked here.
 """
 
 from __future__ import annotations
@@ -23,23 +25,36 @@ SOURCE = Path(__file__).resolve().parents[2] / "source" / "assignment3_interpret
 
 #: grade id -> (part, points, how graded). The single place that says what each cell is worth.
 POINTS = {
-    "written_q1a_data": ("1a", 4, "manual"),
-    "test_test_mse": ("1b", 4, "auto"),
-    "written_q1b_decoding": ("1b", 3, "manual"),
+    "test_plot_activity": ("1a", 2, "auto"),
+    "written_q1a_data": ("1a", 2, "manual"),
+    "test_deep_net": ("1b", 1, "auto"),
+    "written_q1b_untrained": ("1b", 1, "manual"),
+    "test_train": ("1b", 2, "auto"),
+    "test_test_mse": ("1b", 1, "auto"),
+    "written_q1b_decoding": ("1b", 2, "manual"),
     "test_cnn__layers": ("1c", 3, "auto"),
     "test_cnn__forward": ("1c", 2, "auto"),
     "written_q1c_cnn": ("1c", 2, "manual"),
     "test_rdm_correlation": ("1d", 4, "auto"),
     "written_q1d_rsa": ("1d", 3, "manual"),
-    "test_tuning_curve": ("1e", 3, "auto"),
+    "test_binned_response": ("1e", 3, "auto"),
     "written_q1e_tuning": ("1e", 2, "manual"),
     "written_q2a_question": ("2", 15, "manual"),
     "written_q2b_methods": ("2", 25, "manual"),
     "written_q2c_interpretation": ("2", 20, "manual"),
     "task_presentation": ("3", 10, "manual"),
 }
-EXTRA_CREDIT_CELLS = ("written_extracredit_code", "written_extracredit_dimred")
-EXTRA_CREDIT_POINTS = 2
+#: Extra-credit cells -> (heading of their section, at most this many points, the cell whose
+#: rubric states them; None: awarded by the class grader, not by hand).
+EXTRA_CREDIT = {
+    "written_extracredit_decoder": (r"### Bonus \(\+(\d+) points?\)", 1, "written_extracredit_decoder"),
+    "written_extracredit_competition": (r"### Competition \(\+(\d+) points", 5, None),
+    "written_extracredit_code": (r"### Extra credit \(up to \+(\d+) points\)", 2,
+                                 "written_extracredit_dimred"),
+    "written_extracredit_dimred": (r"### Extra credit \(up to \+(\d+) points\)", 2,
+                                   "written_extracredit_dimred"),
+}
+EXTRA_CREDIT_CELLS = tuple(EXTRA_CREDIT)
 
 RUBRIC_ITEM = re.compile(r"^\s*- \+?(\d+) pts?:", re.MULTILINE)
 
@@ -100,17 +115,25 @@ def test_headings_state_the_same_points(nb):
     assert re.search(r"^# Presentation \(10 points\)$", text, re.MULTILINE)
 
 
-def test_extra_credit_is_separate_and_worth_two(nb):
+def test_extra_credit_is_separate_and_capped(nb):
+    """+1 for a better decoder, +5 for the competition's winner(s), +2 for the reduction."""
     graded = _graded(nb)
-    for gid in EXTRA_CREDIT_CELLS:
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for gid, (heading, cap, rubric_cell) in EXTRA_CREDIT.items():
         assert gid in graded, gid
         pts, how, _ = graded[gid]
         assert pts == 0 and how == "manual", "extra credit must not raise the maximum score"
-    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    m = re.search(r"^### Extra credit \(up to \+(\d+) points\)", text, re.MULTILINE)
-    assert m and int(m.group(1)) == EXTRA_CREDIT_POINTS
-    rubric = _solution_text(graded["written_extracredit_dimred"][2].source)
-    assert sum(int(x) for x in RUBRIC_ITEM.findall(rubric)) == EXTRA_CREDIT_POINTS
+        m = re.search("^" + heading, text, re.MULTILINE)
+        assert m and int(m.group(1)) == cap, gid
+        if rubric_cell is not None:
+            rubric = _solution_text(graded[rubric_cell][2].source)
+            assert sum(int(x) for x in RUBRIC_ITEM.findall(rubric)) == cap, gid
+    from nmautils.course.competition import COMPETITIONS
+
+    assert COMPETITIONS["assignment3_interpret"].cell == "written_extracredit_competition"
+    assert COMPETITIONS["assignment3_interpret"].bonus == EXTRA_CREDIT["written_extracredit_competition"][1]
+    # the header's table states the total
+    assert re.search(r"\| extra credit \|.*\| up to \+8 \|", text)
 
 
 def test_every_manual_cell_has_a_rubric_that_adds_up(nb):

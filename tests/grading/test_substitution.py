@@ -115,7 +115,8 @@ def test_the_helpers_that_answered_exercises_are_tried(outcomes):
     assert ("ex_train", "train = nmautils.train.train_full_batch") in tried
     assert ("ex_train", "train = nmautils.train.train_minibatch") in tried
     delegates = [o for runs in outcomes.values() for o in runs if o.kind == "delegate"]
-    assert {o.grade_id for o in delegates} == {"ex_mse", "ex_train", "ex_hidden_activity", "ex_test_mse"}
+    assert {o.grade_id for o in delegates} == {"ex_mse", "ex_train", "ex_hidden_activity", "ex_test_mse",
+                                               "ex_plot_activity"}
 
 
 def test_every_assignment_runs():

@@ -5,6 +5,41 @@ checks that only the points of that answer's own test cells are lost.
 """
 
 MUTANTS = {
+    # Plots against the stimulus index instead of the stimulus angle.
+    "ex_plot_activity": '''\
+def plot_activity(resp, stimuli, neurons, ax=None):
+    if ax is None:
+        _, ax = plt.subplots()
+    values = np.asarray(resp, dtype=np.float64)
+    for neuron in neurons:
+        ax.plot(values[:, int(neuron)], label=f"neuron {int(neuron)}")
+    ax.set(xlabel="tilt (degrees)", ylabel="response")
+    ax.legend()
+    return ax
+''',
+    # Forgets the ReLU: the decoder is linear.
+    "ex_deep_net": '''\
+class DeepNetReLU(nn.Module):
+    def __init__(self, n_inputs, n_hidden):
+        super().__init__()
+        self.in_layer = nn.Linear(n_inputs, n_hidden)
+        self.out_layer = nn.Linear(n_hidden, 1)
+
+    def forward(self, r):
+        return self.out_layer(self.in_layer(r))
+''',
+    # Never resets the gradients, so they accumulate over the iterations.
+    "ex_train": '''\
+def train(net, loss_fn, train_data, train_labels, n_iter=50, learning_rate=1e-4):
+    optimizer = optim.SGD(net.parameters(), lr=learning_rate)
+    losses = []
+    for _ in range(n_iter):
+        loss = loss_fn(net(train_data), train_labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+''',
     # Mean absolute error instead of mean squared error.
     "ex_test_mse": '''\
 def test_mse(net, test_data, test_labels):
@@ -38,8 +73,8 @@ def rdm_correlation(rdm1, rdm2):
     return float(np.corrcoef(a, b)[0, 1])
 ''',
     # Off by one bin: np.digitize counts from 1, and the -1 was forgotten.
-    "ex_tuning_curve": '''\
-def tuning_curve(resp, stimuli, unit, n_bins=18):
+    "ex_binned_response": '''\
+def binned_response(resp, stimuli, unit, n_bins=18):
     edges = np.linspace(-90, 90, n_bins + 1)
     angles = np.asarray(stimuli, dtype=np.float64).reshape(-1)
     values = np.asarray(resp, dtype=np.float64)[:, unit]
@@ -56,6 +91,26 @@ def tuning_curve(resp, stimuli, unit, n_bins=18):
 #: exercise's tests; the hidden tests refuse the helper (``nmautils.checks.refusing``), so each
 #: must fail (tests/grading/test_substitution.py). The package has no RDM-correlation helper any more.
 DELEGATES = {
+    "ex_train": [
+        # the package's full-batch trainer (the set-up cell no longer imports it)
+        '''
+from nmautils.train import train_full_batch
+
+def train(net, loss_fn, train_data, train_labels, n_iter=50, learning_rate=1e-4):
+    return train_full_batch(net, loss_fn, train_data, train_labels, n_iter=n_iter,
+                            learning_rate=learning_rate)[0]
+''',
+    ],
+    "ex_plot_activity": [
+        # the tutorials' line plot of chosen neurons
+        '''
+from nmautils import plotting
+
+def plot_activity(resp, stimuli, neurons, ax=None):
+    fig = plotting.plot_tuning_curves(stimuli, resp, neurons, ax=ax)
+    return fig.axes[0] if ax is None else ax
+''',
+    ],
     "ex_test_mse": [
         # tutorial 3's model base class computes a mean squared error (and detaches)
         '''
