@@ -85,6 +85,7 @@ def approx(value: float, step: float, spread: float) -> str:
     value = as_scalar(value, "value")
     step = check_number(step, "step", minimum=0, include_min=False)
     spread = check_number(spread, "spread", minimum=0)
+    _record(value, step, spread)
     if not math.isfinite(value):
         return str(value)
     k = math.floor(value / step + 0.5)
@@ -99,6 +100,22 @@ def approx(value: float, step: float, spread: float) -> str:
     d = _decimals(step)
     text = f"{shown:.{d}f}"
     return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+
+
+def _record(value: float, step: float, spread: float) -> None:
+    """Append the unrounded value to ``NMAUTILS_RECORD_APPROX`` (a JSON-lines file), if set.
+
+    ``bench/spreads.py`` executes the solutions under two numeric configurations with this set
+    and compares the recorded values number by number: the measured spread of every printed
+    number, next to the spread its ``approx`` call allows.
+    """
+    path = os.environ.get("NMAUTILS_RECORD_APPROX", "")
+    if not path:
+        return
+    import json
+
+    with open(path, "a") as f:
+        f.write(json.dumps({"value": value, "step": step, "spread": spread}) + "\n")
 
 
 def verdict(claim: str, holds: bool, evidence: str = "") -> bool:
