@@ -45,6 +45,32 @@ def pytest_configure(config):
 #: test (every solution notebook under the generic arithmetic), so it must not be the tail.
 RUN_FIRST = ("tests/course/test_main_job.py",)
 
+#: Seconds the expensive groups took in ``make test`` on the 2-core CI machine (one thread per
+#: kernel). Groups are handed to the workers longest first (longest-processing-time order), so
+#: no long group starts last while the other worker idles; unlisted groups count 0.2 s a test.
+GROUP_SECONDS = {
+    "grading-tutorial3_backprop": 200,
+    "grading-tutorial2_encoding": 150,
+    "grading-assignment3_interpret": 150,
+    "grading-tutorial1_decoding": 90,
+    "faults-tutorial3_backprop": 120,
+    "faults-tutorial2_encoding": 90,
+    "faults-assignment3_interpret": 90,
+    "faults-tutorial1_decoding": 90,
+    "tests/grading/test_hostile.py": 140,
+    "tests/grading/test_substitution.py": 90,
+    "tests/grading/test_competition.py": 90,
+    "tests/course/test_instructor_outside_repo.py": 90,
+    "tests/course/test_instructor_workflow.py": 90,
+    "tests/course/test_classgrade.py": 60,
+    "tests/course/test_feedback.py": 40,
+    "tests/course/test_colab.py": 40,
+}
+
+
+def _group(item) -> str:
+    return next(m.args[0] for m in item.iter_markers("xdist_group"))
+
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into scheduling groups
 def pytest_collection_modifyitems(session, config, items):
@@ -54,18 +80,19 @@ def pytest_collection_modifyitems(session, config, items):
     assignment in the grading and fault modules (their own marks), so the two workers share
     the expensive per-assignment runs out. nbval's solutions run separately with
     ``--dist loadfile`` (a notebook's cells must share one kernel).
-    Files run in this order: RUN_FIRST, then files with more tests first (xdist's default order,
-    which ``--no-loadscope-reorder`` turns off so that RUN_FIRST can lead).
+    Groups run in this order: RUN_FIRST, then the most expensive first (:data:`GROUP_SECONDS`;
+    xdist keeps the order because ``make test`` passes ``--no-loadscope-reorder``).
     """
-    counts: dict[str, int] = {}
     for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        counts[path] = counts.get(path, 0) + 1
         if not any(m.name == "xdist_group" for m in item.iter_markers()):
-            item.add_marker(pytest.mark.xdist_group(path))
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    sizes: dict[str, int] = {}
+    for item in items:
+        sizes[_group(item)] = sizes.get(_group(item), 0) + 1
 
     def key(item):
-        path = item.nodeid.split("::", 1)[0]
-        return (path not in RUN_FIRST, -counts[path], path)
+        group = _group(item)
+        cost = GROUP_SECONDS.get(group, 0.2 * sizes[group])
+        return (item.nodeid.split("::", 1)[0] not in RUN_FIRST, -cost, group)
 
-    items.sort(key=key)  # stable: tests keep their order within a file
+    items.sort(key=key)  # stable: tests keep their order within a group
