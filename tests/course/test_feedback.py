@@ -47,7 +47,9 @@ def feedback_html():
     with tempfile.TemporaryDirectory(prefix="feedback-") as tmp, grading_environment():
         tmp = Path(tmp)
         source, release = source_and_release(ASSIGNMENT)
-        nb = notebooks.fill_submission(release, source, blank=("ex_deepnet_relu",),
+        # the student leaves the written answers empty: the model answers must not reach them
+        written = tuple(c.grade_id for c in notebooks.graded_cells(source) if c.kind == "written")
+        nb = notebooks.fill_submission(release, source, blank=("ex_deepnet_relu", *written),
                                        replace={"ex_mse": load_mutants(ASSIGNMENT)["ex_mse"]})
         write_class(tmp, ASSIGNMENT, {"student": nb})
         result = classgrade.grade_class(ASSIGNMENT, tmp / "submitted", tmp / "out", workers=1,

@@ -116,3 +116,45 @@ def test_progress_respects_env(monkeypatch) -> None:
     bar = progress(range(3), desc="x")
     assert bar.disable and list(bar) == [0, 1, 2]
     bar.set_postfix(a=1)
+
+
+def _convfc_class():
+    """The model answer's ConvFC (tutorial 2), executed from the source notebook."""
+    import torch
+    from torch import nn
+
+    from nmautils.course import build, notebooks
+
+    nb = notebooks.read(build.source_path("tutorial2_encoding"))
+    [cell] = [c for c in nb.cells if notebooks.nbgrader_meta(c).get("grade_id") == "ex_convfc"]
+    namespace = {"torch": torch, "nn": nn}
+    exec(notebooks.strip_solution_markers(cell.source), namespace)
+    return namespace["ConvFC"]
+
+
+def test_convfc_with_given_filters_is_conv_without_bias_then_linear() -> None:
+    """Curriculum C: given filters, the conv weights are the filters and the conv bias is 0;
+    out_layer weights ~ N(0, 0.01^2); the model is linear: out_layer(flatten(conv(s)))."""
+    import torch
+    import torch.nn.functional as F
+
+    from nmautils.stimuli import filters
+
+    ConvFC = _convfc_class()
+    start = filters(out_channels=6, K=7, subtract_mean=True)
+    torch.manual_seed(0)
+    net = ConvFC(500, filters=start)
+    assert torch.equal(net.conv.weight.detach(), start)
+    assert torch.count_nonzero(net.conv.bias) == 0
+    w = net.out_layer.weight.detach()
+    assert abs(w.std().item() - 0.01) < 5e-4 and abs(w.mean().item()) < 5e-4
+    images = torch.randn(4, 1, 12, 16)
+    # computed independently: a bias-free convolution with the given filters, then the read-out
+    conv = F.conv2d(images, start, bias=None, padding=3)
+    expected = conv.reshape(4, -1) @ w.T + net.out_layer.bias.detach()
+    with torch.no_grad():
+        assert torch.allclose(net(images), expected, atol=1e-5)
+        # linear in the image: no non-linearity anywhere
+        a, b = torch.randn(2, 1, 12, 16), torch.randn(2, 1, 12, 16)
+        zero = net(torch.zeros(2, 1, 12, 16))
+        assert torch.allclose(net(a + 2 * b) - zero, (net(a) - zero) + 2 * (net(b) - zero), atol=1e-4)
