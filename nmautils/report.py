@@ -118,8 +118,8 @@ def _record(value: float, step: float, spread: float) -> None:
         f.write(json.dumps({"value": value, "step": step, "spread": spread}) + "\n")
 
 
-def verdict(claim: str, holds: bool, evidence: str = "") -> bool:
-    """Print whether ``claim`` holds on the data this notebook ran on, and return ``holds``.
+def verdict(claim: str, holds: bool, evidence: str = "") -> None:
+    """Print whether ``claim`` holds on the data this notebook ran on.
 
     Parameters
     ----------
@@ -132,8 +132,9 @@ def verdict(claim: str, holds: bool, evidence: str = "") -> bool:
 
     Returns
     -------
-    bool
-        ``holds``, so that later cells can branch on it.
+    None
+        Nothing, so that a cell ending in ``verdict(...)`` shows only the verdict line (a
+        returned ``True`` would be displayed under it).
 
     Raises
     ------
@@ -145,7 +146,6 @@ def verdict(claim: str, holds: bool, evidence: str = "") -> bool:
     --------
     >>> verdict("two is more than one", 2 > 1, "2 vs 1")
     Claim holds on this data: two is more than one (2 vs 1).
-    True
     """
     if not isinstance(claim, str) or not isinstance(evidence, str):
         raise TypeError(
@@ -164,4 +164,3 @@ def verdict(claim: str, holds: bool, evidence: str = "") -> bool:
         )
         if os.environ.get("NMAUTILS_STRICT_CLAIMS", "") == "1":
             raise ClaimError(f"claim does not hold: {claim}{details}")
-    return holds

@@ -49,9 +49,9 @@ def test_verdict_prints_and_never_raises_for_students(capsys, monkeypatch):
     from nmautils.report import verdict
 
     monkeypatch.delenv("NMAUTILS_STRICT_CLAIMS", raising=False)
-    assert verdict("a is small", True, "a = 1") is True
+    assert verdict("a is small", True, "a = 1") is None
     assert capsys.readouterr().out == "Claim holds on this data: a is small (a = 1).\n"
-    assert verdict("a is large", False, "a = 1") is False
+    assert verdict("a is large", False, "a = 1") is None
     out = capsys.readouterr().out
     assert out.startswith("Claim does NOT hold on this data: a is large (a = 1).")
 
@@ -60,7 +60,7 @@ def test_verdict_raises_in_strict_mode(monkeypatch):
     from nmautils.report import ClaimError, verdict
 
     monkeypatch.setenv("NMAUTILS_STRICT_CLAIMS", "1")
-    assert verdict("fine", True) is True
+    verdict("fine", True)
     with pytest.raises(ClaimError, match="claim does not hold: broken"):
         verdict("broken", False)
     with pytest.raises(TypeError, match="claim and evidence should be str"):
