@@ -262,8 +262,9 @@ def make_new_session(size: str = "full", trial_seed: int = 1, seed: int = 0) -> 
         ``resp`` float32 (360, n_neurons) and ``stimuli`` float64 (360,), like the 1-degree file
         of :func:`make_surrogate` with the same ``size`` and ``seed``, but from other trials.
     """
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
+    check_choice(size, "size", sorted(SIZES))
+    check_int(trial_seed, "trial_seed", minimum=0)
+    check_int(seed, "seed", minimum=0)
     sums, counts = _simulate(SIZES[size], int(seed), trial_seed=int(trial_seed))
     n = np.maximum(counts.sum(axis=1), 1).astype(np.float32)
     return {

@@ -23,8 +23,12 @@ def pytest_configure(config):
 
     os.environ.update(EXECUTION_ENV)
     # pytest-xdist workers run kernels side by side: each gets its share of the cores (two
-    # kernels asking for all cores each run several times slower on a 2-core machine).
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    # kernels asking for all cores each run several times slower on a 2-core machine). The
+    # controller of an xdist run executes nothing: it must not set the variables, or its
+    # workers would inherit its one-process budget as a value "the user set".
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
     budget = thread_budget(workers)
     os.environ.update(budget)
     import torch

@@ -120,7 +120,7 @@ def test_tutorial2_asks_colab_for_a_gpu(kind):
 @pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "source").iterdir()))
 def test_every_notebook_prints_its_device(name):
     nb = _notebook("source", name)
-    setup = "".join(nb["cells"][1]["source"])
+    setup = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
     assert "show_runtime(" in setup, "the set-up cell prints the versions and the device"
     solution = _notebook("solutions", name)["cells"]
     printed = "".join("".join(o.get("text", "")) for c in solution if c["cell_type"] == "code"

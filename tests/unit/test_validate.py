@@ -458,6 +458,9 @@ PUBLIC_CASES = [
     ("stimuli", "filters",
      lambda: _call("stimuli", "filters", 6.0),
      lambda: _call("stimuli", "filters", 6, 6)),
+    ("surrogate", "make_new_session",
+     lambda: _call("surrogate", "make_new_session", "small", 1.5),
+     lambda: _call("surrogate", "make_new_session", "huge")),
     ("surrogate", "make_surrogate",
      lambda: _call("surrogate", "make_surrogate", "W3D4_stringer_oribinned1.npz", "small", 1.5),
      lambda: _call("surrogate", "make_surrogate", "W3D4_stringer_oribinned1.npz", "huge")),
@@ -484,7 +487,8 @@ NOT_IN_TABLE = {
                "check_close", "passed"},  # student-facing: they fail with AssertionError
     "data": {"default_cache_dir", "clear_cache", "data_mode"},  # no arguments
     "models": {"progress", "progress_enabled"},  # re-exported from nmautils.progress
-    "plotting": {"use_style"},  # no arguments
+    "plotting": {"use_style",  # no arguments
+                 "plot_binned_responses"},  # an alias of plot_binned_tuning_curves (in the table)
     "progress": {"bar_class", "progress", "progress_enabled", "progress_mode"},  # kwargs to tqdm / none
     "surrogate": {"default_size"},  # no arguments (the environment: test_env_settings below)
 }
