@@ -13,26 +13,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
+from bench_notebooks import execute_in_copy
 from common import REPO_ROOT
-
-from nmautils.course.build import execute
 
 
 def record(name: str, config: str) -> list[dict]:
-    path = REPO_ROOT / "solutions" / name / f"{name}.ipynb"
+    """The values ``approx`` saw, in order, executing ``name``'s solution under ``config``."""
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / name
-        shutil.copytree(path.parent, work)
         log = Path(tmp) / "approx.jsonl"
         os.environ["NMAUTILS_RECORD_APPROX"] = str(log)
         try:
-            execute(nbformat.read(work / path.name, as_version=4), work, config=config)
+            execute_in_copy(REPO_ROOT / "solutions" / name / f"{name}.ipynb", config=config)
         finally:
             os.environ.pop("NMAUTILS_RECORD_APPROX", None)
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []

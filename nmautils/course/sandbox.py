@@ -395,6 +395,14 @@ def sandbox_available() -> bool:
     return not _probe()
 
 
+def _use_private_sockets(manager, folder: Path) -> None:
+    """Make ``manager``'s kernel talk over Unix sockets (and keep its connection file) in
+    ``folder`` instead of TCP ports."""
+    manager.transport = "ipc"
+    manager.ip = str(folder / "k")
+    manager.connection_file = str(folder / "connection.json")
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels talk over Unix sockets and (optionally) run sandboxed.
 
@@ -415,9 +423,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self._uid = sandbox_uid(self.uid_base) if (self.sandbox and _running_as_root()) else None
         self._private = prepare_private_dir(self._uid)
-        self.transport = "ipc"
-        self.ip = str(self._private / "ipc" / "k")
-        self.connection_file = str(self._private / "ipc" / "connection.json")
+        _use_private_sockets(self, self._private / "ipc")
 
     @property
     def limits(self) -> SandboxLimits:
@@ -487,9 +493,7 @@ class BlockingIPCKernelManager(KernelManager):
         super().__init__(**kwargs)
         self._private = Path(tempfile.mkdtemp(prefix="nmautils-kernel-"))
         os.chmod(self._private, 0o700)
-        self.transport = "ipc"
-        self.ip = str(self._private / "k")
-        self.connection_file = str(self._private / "connection.json")
+        _use_private_sockets(self, self._private)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
