@@ -22,6 +22,8 @@ that in ways that cost points the student did not lose fairly, or the whole grad
   ``nmautils`` (and a few more) restored to their values at kernel start, names that the
   instructor's cells bound to modules or library objects (``np``, ``nn``, ...) rebound, torch's
   default dtype, autograd switch, warning filters, numpy error settings and all seeds reset;
+- read-only cells tagged ``demo`` that no graded code needs are not run at all
+  (:mod:`nmautils.course.slicing`): a demonstration cannot cost time, or a kernel, while grading;
 - when the kernel dies or stops answering, the cell gets an error output saying so, a fresh kernel
   is started, the cells above are replayed (outputs kept, test cells and failed cells skipped)
   and grading continues with the next cell. The exercise at fault loses its points; the others
@@ -46,6 +48,7 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from . import competition as competition_mod
 from . import sandbox as sandbox_mod
+from . import slicing
 from .kernel_guard import expected_attestation
 from .notebooks import cell_kind
 
@@ -96,6 +99,9 @@ class GuardedExecute(Execute):
     sandbox_file_size_mb = Integer(256, help="Largest file the kernel may write (MiB).").tag(config=True)
     sandbox_cpu_seconds = Integer(3600, help="CPU-time limit of the kernel (s).").tag(config=True)
     sandbox_disk_mb = Integer(512, help="Size of the kernel's writable tmpfs folders (MiB).").tag(config=True)
+    skip_demo_cells = Bool(True, help="Skip the cells tagged 'demo' that no answer, grade cell or "
+                           "untagged cell might read from (nmautils.course.slicing); False runs "
+                           "every cell.").tag(config=True)
     competition = Bool(True, help="Score the assignment's competition function (if it has one, "
                        "see nmautils.course.competition) after the last cell.").tag(config=True)
     competition_seed = Integer(competition_mod.DEFAULT_SEED,
@@ -116,6 +122,10 @@ class GuardedExecute(Execute):
         self._skip_replay: set[int] = set()
         self._secret = secrets.token_hex(16)
         self._last_reply: dict | None = None
+        self._skipped = slicing.cells_to_skip(nb.cells) if self.skip_demo_cells else set()
+        if self._skipped:
+            self.log.info("Skipping %d demonstration cells that no graded code needs: %s",
+                          len(self._skipped), sorted(self._skipped))
         return super().preprocess(nb, resources, km=km)
 
     def create_kernel_manager(self):
@@ -208,7 +218,8 @@ class GuardedExecute(Execute):
         """Re-run cells ``0..upto-1`` (outputs untouched) to rebuild the kernel's state."""
         await self._install_guard()
         for index, cell in enumerate(self.nb.cells[:upto]):
-            if cell.cell_type != "code" or not cell.source.strip() or index in self._skip_replay:
+            if (cell.cell_type != "code" or not cell.source.strip() or index in self._skip_replay
+                    or index in self._skipped):
                 continue
             kind = _kind(cell)
             if kind == "test":
@@ -324,6 +335,8 @@ class GuardedExecute(Execute):
     async def _execute_guarded(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if cell_index in self._skipped:  # a demonstration no graded code needs (outputs cleared)
+            return cell
         if not self._guard_ready:
             await self._install_guard()
         kind = _kind(cell)
