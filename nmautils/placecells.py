@@ -281,6 +281,9 @@ def _save_walk(agent, path: Path | None) -> None:
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **_agent_state(agent))
+            # readable by everyone, like a downloaded data file: grading kernels run as another
+            # user (mkstemp's files are private to their owner)
+            os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

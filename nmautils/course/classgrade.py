@@ -93,6 +93,7 @@ def make_template(assignment: str, root: Path, repo_root: Path = REPO_ROOT) -> P
     course = Course(root, repo_root)
     course.add_source(assignment)
     course.generate(assignment)
+    course.warm_caches(assignment)  # before the workers fork: they inherit the warm cache
     return root
 
 

@@ -198,6 +198,7 @@ class Course:
 
         self.config = load_config(self.root, repo_root, timeout, sandbox, settings)
         self.api = NbGraderAPI(config=self.config)
+        self._warmed: set[str] = set()
 
     # -- set-up -----------------------------------------------------------------------------
     def add_source(self, assignment: str) -> None:
@@ -223,9 +224,19 @@ class Course:
         for name, nb in files.items():
             notebooks.write(nb, folder / name)
 
+    def warm_caches(self, assignment: str) -> int:
+        """Make, on this machine, the cached data that the assignment's notebooks compute with
+        literal arguments (see :func:`warm_caches`), so that grading kernels, whose view of the
+        data cache is read-only, restore them instead of recomputing them for every student."""
+        return sum(warm_caches(notebooks.read(path))
+                   for path in sorted((self.root / "source" / assignment).glob("*.ipynb")))
+
     # -- grading ----------------------------------------------------------------------------
     def autograde(self, assignment: str, student: str) -> SubmissionResult:
         """Autograde one submission and read its per-cell scores from the gradebook."""
+        if assignment not in self._warmed:
+            self.warm_caches(assignment)
+            self._warmed.add(assignment)
         result = self.api.autograde(assignment, student, force=True, create=True)
         scores = self.scores(assignment, student)
         scores.log = result.get("log", "") or ""
@@ -249,6 +260,56 @@ class Course:
                     score = grade.auto_score if kind == "autograded" else grade.manual_score
                     out.cells[grade.name] = CellScore(grade.name, score, grade.max_score, kind)
         return out
+
+
+#: Functions whose results the data cache keeps, by name: calls of them with literal arguments
+#: are made once on the host before grading.
+CACHED_FUNCTIONS = ("simulate_place_cells",)
+_WARM: set[str] = set()  # calls made in this process
+
+
+def warm_caches(nb: NotebookNode) -> int:
+    """Call, on this machine, every :data:`CACHED_FUNCTIONS` call of the notebook's code cells
+    whose arguments are literals (``simulate_place_cells(duration=600.0, n_cells=25)``), so that
+    their results are in the data cache; return how many calls were made.
+
+    Grading kernels see the data cache read-only (a student must not be able to change what the
+    next student's kernel reads), so without this every graded notebook simulates tutorial 3's
+    walks again (about 4 s each in the sandbox). Only literal calls of the instructor's functions
+    are made; a call that fails is skipped (the kernel will then report it).
+    """
+    import ast
+
+    made = 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue  # IPython syntax: no literal call to find here
+        for node in ast.walk(tree):
+            name = getattr(node, "func", None)
+            name = getattr(name, "id", None) or getattr(name, "attr", None)
+            if not isinstance(node, ast.Call) or name not in CACHED_FUNCTIONS:
+                continue
+            try:
+                args = [ast.literal_eval(a) for a in node.args]
+                kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+            except (ValueError, TypeError, SyntaxError):
+                continue  # not literal: depends on the notebook's state
+            key = f"{name}{args!r}{sorted(kwargs.items())!r}"
+            if key in _WARM:
+                continue
+            try:
+                from nmautils import placecells
+
+                getattr(placecells, name)(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - only a missed speed-up
+                continue
+            _WARM.add(key)
+            made += 1
+    return made
 
 
 @contextmanager

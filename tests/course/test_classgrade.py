@@ -58,3 +58,27 @@ def test_gradebook_and_csv_hold_the_grades(runs):
     assert db_scores == totals
     assert "submissions/minute" in report
     assert all(g.status == "graded" for g in second.grades)
+
+
+def test_warm_caches_makes_the_literal_data_calls_of_a_notebook_once(monkeypatch):
+    """Before grading, the grader makes the place-cell walks a notebook asks for with literal
+    arguments (sandboxed kernels then restore them from the read-only cache)."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from nmautils import placecells
+    from nmautils.course import grading
+
+    calls = []
+    monkeypatch.setattr(placecells, "simulate_place_cells", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(grading, "_WARM", set())
+    nb = new_notebook(cells=[
+        new_code_cell("data = simulate_place_cells(duration=60.0, n_cells=5, seed=0)"),
+        new_code_cell("more = nmautils.placecells.simulate_place_cells(30.0, cell_type='grid')"),
+        new_code_cell("depends = simulate_place_cells(duration=d)"),  # not literal: left alone
+        new_code_cell("%matplotlib inline"),  # IPython syntax: skipped, no error
+        new_code_cell("again = simulate_place_cells(duration=60.0, n_cells=5, seed=0)"),
+    ])
+    assert grading.warm_caches(nb) == 2
+    assert calls == [((), {"duration": 60.0, "n_cells": 5, "seed": 0}),
+                     ((30.0,), {"cell_type": "grid"})]
+    assert grading.warm_caches(nb) == 0  # made once per process

@@ -103,6 +103,13 @@ def test_cached_walk_gives_the_same_data(cache_dir, monkeypatch, cell_type):
     assert np.array_equal(again.agent.history["pos"], fresh.agent.history["pos"])
 
 
+def test_cached_walk_is_readable_by_other_users(cache_dir):
+    """Grading kernels run as another user and restore walks the grader made."""
+    simulate_place_cells(duration=20.0, n_cells=5, seed=3)
+    (path,) = cache_dir.glob("walk-*.npz")
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_other_arguments_get_their_own_walk(cache_dir):
     a = simulate_place_cells(duration=20.0, n_cells=5, seed=3)
     b = simulate_place_cells(duration=20.0, n_cells=5, seed=4)
