@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 # nbgrader shells out to alembic and jupyter: the venv's bin must come first on PATH.
 export PATH := $(BIN):$(PATH)
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 
 .PHONY: all main main-generic setup sandbox-tool build check test test-colab lint bench bench-grading clean
 
@@ -53,25 +53,21 @@ check: setup
 	$(BIN)/python -m nmautils.course check
 
 # The test recipe also records its wall time for bench/ (build/ci_seconds.txt: "<s> <UTC time>");
-# the exit status is pytest's. Two runs: (1) tests/ with --dist loadgroup, so that each
-# assignment's grading and fault runs are a group of their own and the two workers share them
-# out (tests/conftest.py gives every test a group and starts tests/course/test_main_job.py first:
-# the main job in a fresh clone under the generic arithmetic, the longest single test);
-# (2) nbval over solutions/ under the native arithmetic with --dist loadfile (a notebook's cells
-# must share one kernel), plus tests/course/test_nbval_setup.py, which brings tests/conftest.py
-# (the build's environment, one thread per worker, kernels over Unix sockets) into that run.
+# the exit status is pytest's. One run over tests/ and, with nbval, solutions/ (under the native
+# arithmetic), with --dist loadgroup: tests/conftest.py gives every test a group (its file; one
+# per assignment in the grading and fault modules; a notebook's cells share one kernel) and hands
+# the groups out longest first, after tests/course/test_main_job.py (the main job in a fresh
+# clone under the generic arithmetic, the longest single test). Three workers on two cores:
+# about a third of a worker's time is waiting (kernels started and stopped, the fault
+# catalogue's timeouts), which the third worker fills; each kernel gets one thread.
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 test: setup
 	@mkdir -p build
 	start=$$(date +%s); \
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
-		--durations=15 tests; \
+		$(NBVAL) --durations=20 tests solutions; \
 	status=$$?; \
-	echo "make test: tests/ took $$(( $$(date +%s) - start )) s"; \
-	mid=$$(date +%s); \
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(NBVAL) --durations=5 \
-		tests/course/test_nbval_setup.py solutions || status=$$?; \
-	echo "make test: nbval over solutions/ took $$(( $$(date +%s) - mid )) s"; \
+	echo "make test: tests/ and nbval over solutions/ took $$(( $$(date +%s) - start )) s"; \
 	echo "$$(( $$(date +%s) - start )) $$(date -u +%Y-%m-%dT%H:%M:%SZ)" > build/ci_seconds.txt; \
 	exit $$status
 

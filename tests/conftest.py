@@ -50,52 +50,55 @@ def pytest_configure(config):
 RUN_FIRST = ("tests/course/test_main_job.py",)
 
 #: Seconds the expensive groups took in ``make test`` on the 2-core CI machine (one thread per
-#: kernel). Groups are handed to the workers longest first (longest-processing-time order), so
-#: no long group starts last while the other worker idles; unlisted groups count 0.2 s a test.
+#: kernel; measured 2026-11-27, rounded). Groups are handed to the workers longest first
+#: (longest-processing-time order), so no long group starts last while the others idle;
+#: unlisted groups count 0.2 s a test.
 GROUP_SECONDS = {
-    "grading-tutorial3_backprop": 200,
-    "grading-tutorial2_encoding": 150,
-    "grading-assignment3_interpret": 150,
-    "grading-tutorial1_decoding": 90,
-    "faults-tutorial3_backprop": 120,
-    "faults-tutorial2_encoding": 90,
-    "faults-assignment3_interpret": 90,
-    "faults-tutorial1_decoding": 90,
-    "tests/grading/test_hostile.py": 140,
-    "tests/grading/test_substitution.py": 90,
-    "tests/grading/test_competition.py": 90,
-    "tests/course/test_instructor_outside_repo.py": 90,
-    "tests/course/test_instructor_workflow.py": 90,
-    "tests/course/test_classgrade.py": 60,
-    "tests/course/test_feedback.py": 40,
+    "faults-tutorial3_backprop": 150,
+    "tests/grading/test_hostile.py": 135,
+    "faults-assignment3_interpret": 110,
+    "faults-tutorial2_encoding": 105,
+    "grading-assignment3_interpret": 100,
+    "faults-tutorial1_decoding": 95,
+    "grading-tutorial3_backprop": 95,
+    "solutions/tutorial2_encoding/tutorial2_encoding.ipynb": 75,
+    "tests/grading/test_competition.py": 70,
+    "grading-tutorial2_encoding": 55,
+    "grading-tutorial1_decoding": 50,
     "tests/course/test_colab.py": 40,
+    "tests/course/test_classgrade.py": 36,
+    "tests/course/test_instructor_outside_repo.py": 35,
+    "solutions/tutorial3_backprop/tutorial3_backprop.ipynb": 35,
+    "tests/grading/test_substitution.py": 33,
+    "tests/course/test_instructor_workflow.py": 25,
+    "tests/course/test_feedback.py": 25,
+    "solutions/assignment3_interpret/assignment3_interpret.ipynb": 25,
+    "tests/course/test_home_url.py": 21,
+    "tests/course/test_sandbox.py": 16,
+    "solutions/tutorial1_decoding/tutorial1_decoding.ipynb": 12,
 }
 
 
-def _group(item) -> str:
-    return next(m.args[0] for m in item.iter_markers("xdist_group"))
+from xdist_groups import group_of, pytest_xdist_make_scheduler  # noqa: E402,F401 (the hook)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into scheduling groups
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Order the tests, and give each an ``xdist_group`` for ``--dist loadgroup``.
+    """Order the tests by scheduling group (:func:`group_of`).
 
-    ``make test`` runs tests/ with ``--dist loadgroup``: a group per file, and one per
-    assignment in the grading and fault modules (their own marks), so the two workers share
-    the expensive per-assignment runs out. nbval's solutions run separately with
-    ``--dist loadfile`` (a notebook's cells must share one kernel).
+    ``make test`` runs tests/ and nbval over solutions/ in one ``--dist loadgroup`` run
+    (:func:`pytest_xdist_make_scheduler`): a group per file (a notebook's cells share one
+    kernel), and one per assignment in the grading and fault modules, so the workers share the
+    expensive per-assignment runs out.
     Groups run in this order: RUN_FIRST, then the most expensive first (:data:`GROUP_SECONDS`;
     xdist keeps the order because ``make test`` passes ``--no-loadscope-reorder``).
     """
-    for item in items:
-        if not any(m.name == "xdist_group" for m in item.iter_markers()):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     sizes: dict[str, int] = {}
     for item in items:
-        sizes[_group(item)] = sizes.get(_group(item), 0) + 1
+        sizes[group_of(item.nodeid)] = sizes.get(group_of(item.nodeid), 0) + 1
 
     def key(item):
-        group = _group(item)
+        group = group_of(item.nodeid)
         cost = GROUP_SECONDS.get(group, 0.2 * sizes[group])
         return (item.nodeid.split("::", 1)[0] not in RUN_FIRST, -cost, group)
 
