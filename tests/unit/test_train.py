@@ -470,3 +470,29 @@ def test_full_batch_shared_test_inputs_reuse_forward_exactly(dropout):
     assert te_a == te_b
     assert b.calls == 14
     assert a.calls == (14 if dropout else 8), "shared inputs should need one forward per step (+1)"
+
+
+def test_freed_memory_is_kept_once_unless_turned_off(monkeypatch):
+    """train_full_batch asks glibc to keep freed memory (a new 108 MB gradient every step cost
+    page faults); once per process, and not when NMAUTILS_KEEP_FREED_MEMORY=0."""
+    import ctypes
+
+    from nmautils import train as train_mod
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, option, value):
+            calls.append((option, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    monkeypatch.setattr(train_mod.sys, "platform", "linux")
+    monkeypatch.setattr(train_mod, "_FREED_MEMORY_KEPT", False)
+    monkeypatch.setenv("NMAUTILS_KEEP_FREED_MEMORY", "0")
+    train_mod._reuse_freed_memory()
+    assert calls == []
+    monkeypatch.delenv("NMAUTILS_KEEP_FREED_MEMORY")
+    train_mod._reuse_freed_memory()
+    train_mod._reuse_freed_memory()
+    assert calls == [(-4, 0), (-1, 2**30)]
