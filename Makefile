@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 # nbgrader shells out to alembic and jupyter: the venv's bin must come first on PATH.
 export PATH := $(BIN):$(PATH)
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 4
 
 .PHONY: all main main-generic setup sandbox-tool build check test test-colab lint bench bench-grading clean
 
@@ -57,9 +57,9 @@ check: setup
 # arithmetic), with --dist loadgroup: tests/conftest.py gives every test a group (its file; one
 # per assignment in the grading and fault modules; a notebook's cells share one kernel) and hands
 # the groups out longest first, after tests/course/test_main_job.py (the main job in a fresh
-# clone under the generic arithmetic, the longest single test). Three workers on two cores:
-# about a third of a worker's time is waiting (kernels started and stopped, the fault
-# catalogue's timeouts), which the third worker fills; each kernel gets one thread.
+# clone under the generic arithmetic, the longest single test). Four workers on two cores: with
+# three, the CPUs were busy only about half of the time (kernels started and stopped, the fault
+# and hostile catalogues' timeouts and sleeps, subprocesses); each kernel gets one thread.
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 test: setup
 	@mkdir -p build
