@@ -128,16 +128,20 @@ def class_run():
     with tempfile.TemporaryDirectory(prefix="competition-") as tmp, grading_environment():
         tmp = Path(tmp)
         release = generated_release(ASSIGNMENT)
-        cheat = notebooks.fill_submission(release, source, replace={SPEC.cell: CHEAT})
+        # The PCA answer is graded by hand and plays no part here; left unfinished, grading skips
+        # the CNN demonstration its model answer reads (9 s per student).
+        pca = ("written_extracredit_code",)
+        cheat = notebooks.fill_submission(release, source, replace={SPEC.cell: CHEAT}, blank=pca)
         cheat.cells.append(notebooks.nbformat.v4.new_code_cell(CHEAT_CELL))
         cheat.metadata[competition.METADATA_KEY] = {
             "assignment": ASSIGNMENT, "status": "ok", "mse": 0.0, "seed": 0, "error": "",
             "signature": "0" * 64}
         subs = {
-            "ridge": notebooks.fill_submission(release, source),
-            "network": notebooks.fill_submission(release, source, replace={SPEC.cell: NETWORK}),
+            "ridge": notebooks.fill_submission(release, source, blank=pca),
+            "network": notebooks.fill_submission(release, source, replace={SPEC.cell: NETWORK},
+                                                 blank=pca),
             "cheat": cheat,
-            "absent": notebooks.fill_submission(release, source, blank=(SPEC.cell,)),
+            "absent": notebooks.fill_submission(release, source, blank=(SPEC.cell, *pca)),
         }
         for student, nb in subs.items():
             notebooks.write(nb, tmp / "submitted" / student / ASSIGNMENT / name)
