@@ -10,11 +10,17 @@ might read something they make.
 "Might read" is decided from the cells' syntax, conservatively:
 
 - a tagged cell is kept when it binds (assigns, defines, imports, deletes) a name that a later
-  kept cell mentions, or mentions such a name at all (``train(net, ...)`` changes ``net``), names
-  of modules, functions and classes excepted (mentioning ``np`` does not change ``np``; names
-  that are only ever bound by ``import``, ``def`` or ``class`` are such names);
-- a kept cell's names are needed in turn, so chains of demonstrations are kept whole;
-- when any cell that always runs reaches the namespace dynamically (``globals()``, ``eval``,
+  kept cell reads before binding it, or uses such a name where its object may change: as an
+  argument, a callee, the object of a method call, an alias, a stored attribute or item
+  (``train(net, ...)``, ``net.fit()``, ``alias = net``). Operands, comparisons, f-string
+  fields, indexes and arguments of pure builtins (``print(len(x))``) only read. Only names that
+  some cell binds by assignment hold such objects: modules, functions, classes and builtins
+  do not;
+- calling something may run the notebook's own functions: a cell that calls a function by name
+  may change what that function changes (and what the functions it calls change); a cell that
+  calls anything may change what methods, lambdas and functions passed around as values change;
+- a kept cell's reads are needed in turn, so chains of demonstrations are kept whole;
+- above a cell that runs and reaches the namespace dynamically (``globals()``, ``eval``,
   ``get_ipython()``, ``sys.modules``, ``Out[...]``, ...) or cannot be parsed, nothing is skipped.
 
 A student who edits a tag or a locked cell changes only which of the *instructor's* cells run;
@@ -58,7 +64,7 @@ class CellNames:
     replaced: frozenset[str]  # surely bound, whatever they held before (not read first)
     rebound: frozenset[str]  # bound anywhere other than by import, def or class
     dynamic: bool  # reaches the namespace without naming what it reads
-    effects: Effects | None = None  # what running it may change (None: not analysed)
+    effects: Effects  # what running it may change
 
 
 @dataclass
@@ -273,7 +279,8 @@ def _effects(tree: ast.Module, table: symtable.SymbolTable, pure: frozenset[str]
             if body_into is not into and into is cell and isinstance(node, ast.Lambda):
                 cell.anonymous |= body_into.touched
                 cell.mentioned |= body_into.mentioned
-                cell.escaped |= body_into.escaped
+                # whoever calls the lambda calls what it names: those can be called from anywhere
+                cell.escaped |= body_into.mentioned
         else:  # a comprehension: its first iterable is evaluated outside
             first = node.generators[0].iter
             visit(first, scope, into, later)
@@ -340,19 +347,20 @@ def _call_effects(cells: list[Effects]):
     """
     functions: dict[str, Effects] = {}
     classes: set[str] = set()
-    anywhere = Effects()
+    escaped: set[str] = set()  # names used as values somewhere (not only called by name)
+    unnamed: set[str] = set()  # what a call of an unknown callee may change
     for cell in cells:
         for name, fn in cell.functions.items():
             merged = functions.setdefault(name, Effects())
             merged.touched |= fn.touched
             merged.mentioned |= fn.mentioned
             merged.calls |= fn.calls
+            escaped |= fn.escaped
         classes |= cell.classes
-        anywhere.escaped |= cell.escaped | set().union(*(f.escaped for f in cell.functions.values()))
-        anywhere.touched |= cell.anonymous
-    reachable = classes | (anywhere.escaped & set(functions))  # callable through an object
+        escaped |= cell.escaped
+        unnamed |= cell.anonymous
+    reachable = classes | (escaped & set(functions))  # callable through an object
     total = {name: set(fn.touched) for name, fn in functions.items()}
-    unnamed = set(anywhere.touched)  # what a call of an unknown callee may change
     changed = True
     while changed:  # close over calls between functions
         changed = False

@@ -83,6 +83,10 @@ def test_what_a_function_changes_counts_for_every_cell_that_calls_something():
     cells[1] = ("class Box:\n    def put(self):\n        global log\n        log = [1]", "locked")
     cells[2] = ("box.put()", "demo")
     assert skipped(*cells) == [3]
+    # a lambda that calls a function by name: whoever calls the lambda may run the function
+    cells[1] = ("def note(k):\n    log.append(k)\nlater = lambda: note(1)", "locked")
+    cells[2] = ("run(later)", "demo")
+    assert skipped(*cells) == [3]
 
 
 def test_a_name_surely_replaced_later_frees_the_cells_above():
