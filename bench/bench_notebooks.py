@@ -6,17 +6,25 @@ Figures (one line each, see bench/common.py):
   nbclient (kernel start included), under the build's environment
   (:data:`nmautils.course.build.EXECUTION_ENV`: surrogate data, no progress bars, CPU), in a
   temporary copy of its folder so nothing in the repository changes, expressed in reference
-  seconds (``common.reference_seconds``: scaled by this machine's square-matmul rate, measured
-  in the same run, against the reference machine's), so the goals mean the same on any
-  machine; the note gives the seconds measured here. Goals (reference seconds): tutorial 2
-  <= 40, tutorial 3 <= 20 (so that the slowest 2-vCPU machine seen, about 1.5-2x slower, stays
-  under a minute), other tutorials <= 60, assignments (``assignment*``) <= 90.
-- ``calibration_matmul``: the square-matmul GFLOP/s of this run (``common.matmul_gflops``).
+  seconds (``calibration.reference_seconds``: multiplied by this machine's speed index for that
+  notebook's mix of work, measured right before it under the same numeric configuration, see
+  ``bench/calibration.py``),
+  so the goals mean the same on any machine; the note gives the seconds measured here and the
+  index. Goals (reference seconds): tutorial 2 <= 40, tutorial 3 <= 20 (so that the slowest
+  2-vCPU machine seen, about 1.5-2x slower, stays under a minute), other tutorials <= 60,
+  assignments (``assignment*``) <= 90.
+- ``calibration_index``: the speed index of this run for equal shares of every probe (1 on the
+  reference machine) and, in the note, the probe rates (each notebook's own index uses its
+  shares, ``calibration.SHARES``).
+
+``--config generic`` executes the notebooks and the calibration under the build's generic
+numeric configuration (one thread, AVX2 kernels: a machine about 2x slower): the reference
+seconds should then come out close to those of a plain run, which checks the calibration.
 - ``ci``: seconds of the last ``make test`` on this checkout, read from ``build/ci_seconds.txt``
   (the Makefile writes it; the note says when); ``n/a`` when it has never run here.
 
-Run alone: ``python bench/bench_notebooks.py [--quick] [--only NAME]`` (``--quick`` changes
-nothing here: a notebook is executed once either way).
+Run alone: ``python bench/bench_notebooks.py [--quick] [--only NAME] [--config generic]``
+(``--quick``: a shorter calibration; a notebook is executed once either way).
 """
 
 from __future__ import annotations
@@ -26,11 +34,12 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from common import REPO_ROOT, emit, matmul_gflops, reference_seconds, standard_main, wanted
+from calibration import describe, measure_in_subprocess, reference_seconds, shares_for, speed_index
+from common import REPO_ROOT, emit, wanted
 
-from nmautils.course.build import execute
+from nmautils.course.build import NUMERIC_CONFIGS, execute
 
-FIGURES = ("notebook_", "calibration_matmul", "ci")
+FIGURES = ("notebook_", "calibration_index", "ci")
 
 #: Goals in reference seconds (see the module docstring); others: 60 (tutorials), 90.
 GOALS = {"tutorial2_encoding": "<=40", "tutorial3_backprop": "<=20"}
@@ -58,16 +67,23 @@ def execute_in_copy(path: Path, config: str = "native") -> float:
         return execute(nbformat.read(work / path.name, as_version=4), work, config=config)
 
 
-def bench_notebook(path: Path, gflops: float) -> None:
+def calibrate(config: str = "native", quick: bool = False) -> dict[str, float]:
+    """The probe rates measured now in a fresh process under the numeric ``config``."""
+    return measure_in_subprocess(NUMERIC_CONFIGS[config], quick=quick)
+
+
+def bench_notebook(path: Path, rates: dict[str, float], config: str = "native") -> None:
     name = path.stem
+    index = speed_index(rates, shares_for(name))
     try:
-        seconds = execute_in_copy(path)
+        seconds = execute_in_copy(path, config)
     except Exception as exc:  # a broken notebook is reported, the others still run
         emit(f"notebook_{name}", None, "s", goal_for(name), status="FAIL",
              note=f"execution failed: {type(exc).__name__}")
         return
-    emit(f"notebook_{name}", reference_seconds(seconds, gflops), "ref_s", goal_for(name),
-         note=f"{seconds:.1f} s here at {gflops:.0f} GFLOP/s; kernel start included")
+    where = "" if config == "native" else f", {config} configuration"
+    emit(f"notebook_{name}", reference_seconds(seconds, index), "ref_s", goal_for(name),
+         note=f"{seconds:.1f} s here at speed index {index:.2f}{where}; kernel start included")
 
 
 def ci_line(record: Path = CI_RECORD) -> str:
@@ -81,19 +97,29 @@ def ci_line(record: Path = CI_RECORD) -> str:
     return emit("ci", seconds, "s", note=f"recorded by `make test` at {when}, not measured now")
 
 
-def run(quick: bool = False, only: str | None = None) -> None:
+def run(quick: bool = False, only: str | None = None, config: str = "native") -> None:
     paths = [p for p in solution_notebooks() if wanted(f"notebook_{p.stem}", only)]
-    if wanted("calibration_matmul", only):
-        emit("calibration_matmul", matmul_gflops(), "GFLOP/s",
-             note="2048 x 2048 float32, torch threads")
+    if wanted("calibration_index", only):
+        rates = calibrate(config, quick)
+        emit("calibration_index", speed_index(rates), "x",
+             note=f"{config}, equal shares: {describe(rates)}")
     for path in paths:  # calibrated right before each notebook: the same machine load
-        bench_notebook(path, matmul_gflops())
-    if wanted("ci", only):
+        bench_notebook(path, calibrate(config, quick), config)
+    if wanted("ci", only) and config == "native":
         ci_line()
 
 
 def main(argv=None) -> None:
-    standard_main(run, __doc__, argv, quick_help="accepted; changes nothing here")
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a shorter calibration")
+    parser.add_argument("--only", help="run only this figure (name or name prefix)")
+    parser.add_argument("--device", default="cpu", help="ignored: runs on the CPU")
+    parser.add_argument("--config", default="native", choices=sorted(NUMERIC_CONFIGS),
+                        help="numeric configuration of the notebooks and the calibration")
+    args = parser.parse_args(argv)
+    run(args.quick, args.only, args.config)
 
 
 if __name__ == "__main__":

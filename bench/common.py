@@ -113,37 +113,6 @@ def interleaved(
     return {k: statistics.median(v) for k, v in times.items()}, ratios
 
 
-#: GFLOP/s of a large square matmul on the reference machine: the 2-vCPU VM the notebook goals
-#: were set on (torch 2.13.0, 2 threads, quiet; recorded in the closing note of issues 2-7).
-#: Re-measure it with ``bench/run.py --only calibration_matmul`` on a quiet machine when the
-#: reference changes. Goals in "reference seconds"
-#: compare ``seconds * matmul_gflops() / REFERENCE_GFLOPS``: on a machine half as fast at
-#: matrix products the measured seconds may be twice as long.
-REFERENCE_GFLOPS = 190.0
-
-
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """GFLOP/s of an ``n x n`` float32 matrix product on the CPU with torch's default threads
-    (best of ``repeats`` after a warm-up): the calibration of machine-independent goals."""
-    import torch
-
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
-    out = torch.empty(n, n)
-    torch.mm(a, b, out=out)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
-
-
-def reference_seconds(seconds: float, gflops: float) -> float:
-    """``seconds`` measured here, expressed on the reference machine (see REFERENCE_GFLOPS)."""
-    return seconds * gflops / REFERENCE_GFLOPS
-
-
 def wanted(name: str, only: str | None) -> bool:
     """Whether figure ``name`` is selected by ``--only`` (exact name or name prefix)."""
     return only is None or name == only or name.startswith(only)

@@ -34,7 +34,7 @@ OWN = {
     "bench_data.py": ("surrogate", "load_cached"),
     "bench_train.py": ("train_overhead", "train_overhead_minibatch", "vs_course_loop",
                        "flop_efficiency", "flop_efficiency_shapes"),
-    "bench_notebooks.py": ("notebook_", "calibration_matmul", "ci"),
+    "bench_notebooks.py": ("notebook_", "calibration_index", "ci"),
     "bench_gpu.py": ("gpu_",),  # CPU vs GPU ratios; all skip without CUDA
 }
 #: Scripts written separately; their figure names are not known here.

@@ -12,6 +12,7 @@ sys.path.insert(0, str(BENCH))
 
 import bench_notebooks  # noqa: E402
 import bench_train  # noqa: E402
+import calibration  # noqa: E402
 import common  # noqa: E402
 
 
@@ -55,10 +56,38 @@ def test_ci_line_reads_the_makefile_record(tmp_path, capsys):
 def test_goals_in_reference_seconds_scale_with_the_machine():
     assert bench_notebooks.goal_for("tutorial2_encoding") == "<=40"
     assert bench_notebooks.goal_for("tutorial3_backprop") == "<=20"
-    ref = common.REFERENCE_GFLOPS
-    assert common.reference_seconds(50.0, ref) == 50.0
-    assert common.reference_seconds(50.0, ref / 2) == 25.0  # half as fast: twice the seconds allowed
-    assert common.matmul_gflops(n=256, repeats=2) > 0
+    ref = dict(calibration.REFERENCE_RATES)
+    assert calibration.speed_index(ref) == pytest.approx(1.0)
+    half = {name: rate / 2 for name, rate in ref.items()}
+    assert calibration.speed_index(half) == pytest.approx(0.5)
+    # half as fast: twice the seconds allowed
+    assert calibration.reference_seconds(50.0, calibration.speed_index(half)) == pytest.approx(25.0)
+
+
+def test_speed_index_weighs_each_probe_by_the_notebooks_share_of_time():
+    ref = dict(calibration.REFERENCE_RATES)
+    numpy_slow = {**ref, "numpy_small": ref["numpy_small"] / 4}  # 4x slower numpy, rest the same
+    shares = calibration.shares_for("tutorial3_backprop")
+    expected = 1 / (1 - shares["numpy_small"] + 4 * shares["numpy_small"])
+    assert calibration.speed_index(numpy_slow, shares) == pytest.approx(expected)
+    # tutorial 2 does no numpy work of that kind: its index does not move
+    assert calibration.speed_index(numpy_slow, calibration.shares_for("tutorial2_encoding")) == 1.0
+    for name, work in calibration.SHARES.items():
+        assert sum(work.values()) == pytest.approx(1.0), name
+        assert set(work) <= set(calibration.PROBES), name
+    assert set(calibration.shares_for("some_new_notebook")) == set(calibration.PROBES)
+    with pytest.raises(ValueError, match="sum to 1"):
+        calibration.speed_index(ref, {"python": 0.5})
+    with pytest.raises(ValueError, match="missing"):
+        calibration.speed_index({"python": 1.0}, {"stream": 1.0})
+    with pytest.raises(ValueError, match="positive"):
+        calibration.speed_index({**ref, "python": 0.0}, {"python": 1.0})
+
+
+def test_cheap_probes_measure_a_rate():
+    assert set(calibration.PROBES) == set(calibration.REFERENCE_RATES) == set(calibration.UNITS)
+    for probe in ("gemm_decoder", "small_steps", "numpy_small", "python"):
+        assert calibration.PROBES[probe](True) > 0, probe
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA path")
