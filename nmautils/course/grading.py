@@ -1,8 +1,10 @@
 """A throw-away nbgrader course folder: generate the release, autograde submissions, read scores.
 
 nbgrader's Python API shells out to ``alembic``, so the interpreter's ``bin`` folder is put on
-``PATH`` here. The project's ``nbgrader_config.py`` is loaded, so tests and the main job grade
-exactly as an instructor would.
+``PATH`` here; the one question it asks alembic for every new gradebook (the newest database
+revision) is answered in this process instead (:func:`use_in_process_alembic_head`). The
+project's ``nbgrader_config.py`` is loaded, so tests and the main job grade exactly as an
+instructor would.
 """
 
 from __future__ import annotations
@@ -66,6 +68,58 @@ def ensure_tools_on_path() -> None:
     parts = os.environ.get("PATH", "").split(os.pathsep)
     if parts[0] != bindir:
         os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
+def alembic_head() -> str:
+    """The newest revision of nbgrader's gradebook schema, read from its migration scripts.
+
+    Returns
+    -------
+    str
+        The revision id alembic's ``heads`` command prints, e.g. ``'e43177bfe90b'``.
+
+    Raises
+    ------
+    RuntimeError
+        If nbgrader's migration scripts do not have exactly one head.
+    """
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    config = Config()
+    config.set_main_option("script_location", ALEMBIC_DIR)
+    heads = ScriptDirectory.from_config(config).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"nbgrader's gradebook schema should have one newest revision, but "
+                           f"its migration scripts have {len(heads)}: {heads}.")
+    return heads[0]
+
+
+def use_in_process_alembic_head() -> str:
+    """Make nbgrader read its schema revision in this process, once; return the revision.
+
+    nbgrader's ``Gradebook`` stamps every database it creates with that revision, which it gets
+    by running ``alembic heads`` in a new process. That process imports nbgrader, about 4-5 s of
+    CPU on the 2-core CI machine, and it runs for every new gradebook: once per graded student
+    in the class grader, whose workers each write their own. The answer never changes, so
+    ``nbgrader.api.get_alembic_version`` is replaced by a function returning :func:`alembic_head`
+    computed here once (forked workers inherit it). Idempotent.
+    """
+    import nbgrader.api
+
+    current = nbgrader.api.get_alembic_version
+    head = getattr(current, "nmautils_head", None)
+    if head is None:
+        head = alembic_head()
+
+        def get_alembic_version() -> str:
+            return head
+
+        get_alembic_version.nmautils_head = head  # type: ignore[attr-defined]
+        get_alembic_version.__doc__ = "nbgrader's schema revision (read once by nmautils)."
+        nbgrader.api.get_alembic_version = get_alembic_version
+    return head
 
 
 def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None,
@@ -191,6 +245,7 @@ class Course:
         self.root = Path(root)
         self.repo_root = repo_root
         ensure_tools_on_path()
+        use_in_process_alembic_head()
         # nbgrader 0.9.6's gradebook triggers harmless SQLAlchemy "not in session" warnings on
         # every autograde; they bury the messages instructors need.
         warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
