@@ -246,7 +246,8 @@ def main() -> None:
     naive, fast = statistics.median(naive_ms), statistics.median(fast_ms)
     ratio = statistics.median(a / b for a, b in zip(naive_ms, fast_ms))
     line("naive_ms_per_iter", naive, "ms")
-    index = speed_index(measure(quick=True), SHARES["encoding_step"]) if device.type == "cpu" else None
+    shares = SHARES["encoding_step"]
+    index = speed_index(measure(True, shares), shares) if device.type == "cpu" else None
     if index is None:
         line("train_full_batch_ms_per_iter", fast, "ms")
     else:  # the goal in reference milliseconds (bench/calibration.py), the same anywhere

@@ -7,21 +7,20 @@ Figures (one line each, see bench/common.py):
   (:data:`nmautils.course.build.EXECUTION_ENV`: surrogate data, no progress bars, CPU), in a
   temporary copy of its folder so nothing in the repository changes, expressed in reference
   seconds (``calibration.reference_seconds``: multiplied by this machine's speed index for that
-  notebook's mix of work, measured right before it under the same numeric configuration, see
-  ``bench/calibration.py``),
-  so the goals mean the same on any machine; the note gives the seconds measured here and the
-  index. Goals (reference seconds): tutorial 2 <= 40, tutorial 3 <= 20 (so that the slowest
+  notebook's mix of work, measured right before it under the same numeric configuration with
+  the probes it has shares in, see ``bench/calibration.py``), so the goals mean the same on any
+  machine; the note gives the seconds measured here and the index. Goals (reference seconds): tutorial 2 <= 40, tutorial 3 <= 20 (so that the slowest
   2-vCPU machine seen, about 1.5-2x slower, stays under a minute), other tutorials <= 60,
   assignments (``assignment*``) <= 90.
 - ``calibration_index``: the speed index of this run for equal shares of every probe (1 on the
   reference machine) and, in the note, the probe rates (each notebook's own index uses its
   shares, ``calibration.SHARES``).
+- ``ci``: seconds of the last ``make test`` on this checkout, read from ``build/ci_seconds.txt``
+  (the Makefile writes it; the note says when); ``n/a`` when it has never run here.
 
 ``--config generic`` executes the notebooks and the calibration under the build's generic
 numeric configuration (one thread, AVX2 kernels: a machine about 2x slower): the reference
 seconds should then come out close to those of a plain run, which checks the calibration.
-- ``ci``: seconds of the last ``make test`` on this checkout, read from ``build/ci_seconds.txt``
-  (the Makefile writes it; the note says when); ``n/a`` when it has never run here.
 
 Run alone: ``python bench/bench_notebooks.py [--quick] [--only NAME] [--config generic]``
 (``--quick``: a shorter calibration; a notebook is executed once either way).
@@ -31,11 +30,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import nbformat
 from calibration import describe, measure_in_subprocess, reference_seconds, shares_for, speed_index
-from common import REPO_ROOT, emit, wanted
+from common import REPO_ROOT, emit, standard_main, wanted
 
 from nmautils.course.build import NUMERIC_CONFIGS, execute
 
@@ -67,14 +67,18 @@ def execute_in_copy(path: Path, config: str = "native") -> float:
         return execute(nbformat.read(work / path.name, as_version=4), work, config=config)
 
 
-def calibrate(config: str = "native", quick: bool = False) -> dict[str, float]:
-    """The probe rates measured now in a fresh process under the numeric ``config``."""
-    return measure_in_subprocess(NUMERIC_CONFIGS[config], quick=quick)
+def calibrate(config: str = "native", quick: bool = False,
+              probes: Iterable[str] | None = None) -> dict[str, float]:
+    """The rates of ``probes`` (default all) measured now in a fresh process under the numeric
+    ``config``."""
+    return measure_in_subprocess(NUMERIC_CONFIGS[config], quick=quick, probes=probes)
 
 
-def bench_notebook(path: Path, rates: dict[str, float], config: str = "native") -> None:
+def bench_notebook(path: Path, config: str = "native", quick: bool = False) -> None:
+    """Calibrate with the notebook's own probes, then execute it; one ``notebook_<name>`` line."""
     name = path.stem
-    index = speed_index(rates, shares_for(name))
+    shares = shares_for(name)
+    index = speed_index(calibrate(config, quick, shares), shares)
     try:
         seconds = execute_in_copy(path, config)
     except Exception as exc:  # a broken notebook is reported, the others still run
@@ -104,22 +108,14 @@ def run(quick: bool = False, only: str | None = None, config: str = "native") ->
         emit("calibration_index", speed_index(rates), "x",
              note=f"{config}, equal shares: {describe(rates)}")
     for path in paths:  # calibrated right before each notebook: the same machine load
-        bench_notebook(path, calibrate(config, quick), config)
+        bench_notebook(path, config, quick)
     if wanted("ci", only) and config == "native":
         ci_line()
 
 
 def main(argv=None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a shorter calibration")
-    parser.add_argument("--only", help="run only this figure (name or name prefix)")
-    parser.add_argument("--device", default="cpu", help="ignored: runs on the CPU")
-    parser.add_argument("--config", default="native", choices=sorted(NUMERIC_CONFIGS),
-                        help="numeric configuration of the notebooks and the calibration")
-    args = parser.parse_args(argv)
-    run(args.quick, args.only, args.config)
+    standard_main(run, __doc__, argv, quick_help="a shorter calibration",
+                  config_choices=NUMERIC_CONFIGS)
 
 
 if __name__ == "__main__":

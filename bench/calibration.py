@@ -54,7 +54,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -92,7 +92,8 @@ SHARES: dict[str, dict[str, float]] = {
 
 #: Units of the probe rates.
 UNITS = {"gemm_square": "GFLOP/s", "gemm_encoder": "GFLOP/s", "gemm_decoder": "GFLOP/s",
-         "stream": "GB/s", "small_steps": "steps/s", "numpy_small": "GFLOP/s", "conv_step": "steps/s", "python": "Mop/s"}
+         "stream": "GB/s", "small_steps": "steps/s", "numpy_small": "GFLOP/s",
+         "conv_step": "steps/s", "python": "Mop/s"}
 
 
 def _best_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -227,9 +228,14 @@ PROBES: dict[str, Callable[[bool], float]] = {
 }
 
 
-def measure(quick: bool = False) -> dict[str, float]:
-    """Every probe's rate in this process (about 3 s; ``quick``: about 2 s)."""
-    return {name: probe(quick) for name, probe in PROBES.items()}
+def measure(quick: bool = False, probes: Iterable[str] | None = None) -> dict[str, float]:
+    """The rates of ``probes`` (names of :data:`PROBES`; default all of them, about 3 s) in this
+    process; a workload's index needs only the probes it has shares in."""
+    names = list(PROBES) if probes is None else list(probes)
+    unknown = sorted(set(names) - set(PROBES))
+    if unknown:
+        raise ValueError(f"probes should be names of calibration.PROBES, but got {unknown}.")
+    return {name: PROBES[name](quick) for name in names}
 
 
 def shares_for(work: str | None) -> dict[str, float]:
@@ -279,11 +285,14 @@ def reference_seconds(seconds: float, index: float) -> float:
     return seconds * index
 
 
-def measure_in_subprocess(env: dict[str, str] | None = None, quick: bool = False) -> dict[str, float]:
-    """The probe rates measured in a fresh Python process with ``env`` added to this process's
+def measure_in_subprocess(env: dict[str, str] | None = None, quick: bool = False,
+                          probes: Iterable[str] | None = None) -> dict[str, float]:
+    """:func:`measure` in a fresh Python process with ``env`` added to this process's
     environment (e.g. one of the build's numeric configurations, whose thread counts and
     instruction sets take effect only when set before torch is imported)."""
     cmd = [sys.executable, str(HERE / "calibration.py")] + (["--quick"] if quick else [])
+    if probes is not None:
+        cmd += ["--probes", ",".join(probes)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True,
                           env={**os.environ, **(env or {})})
     return json.loads(proc.stdout)["rates"]
@@ -299,9 +308,12 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--probes", help="comma-separated probe names (default: all; the index "
+                        "is then printed for equal shares of them)")
     args = parser.parse_args(argv)
-    rates = measure(args.quick)
-    print(json.dumps({"rates": rates, "index": speed_index(rates)}))
+    rates = measure(args.quick, args.probes.split(",") if args.probes else None)
+    equal = {name: 1 / len(rates) for name in rates}
+    print(json.dumps({"rates": rates, "index": speed_index(rates, equal)}))
 
 
 if __name__ == "__main__":

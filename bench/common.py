@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -119,11 +119,14 @@ def wanted(name: str, only: str | None) -> bool:
 
 
 def standard_main(run: Callable, doc: str, argv=None, *, quick_help: str = "fewer repetitions",
-                  device_help: str | None = None) -> None:
-    """The command line every bench script shares: ``--quick``, ``--only NAME``, ``--device``.
+                  device_help: str | None = None,
+                  config_choices: Sequence[str] | None = None) -> None:
+    """The command line every bench script shares: ``--quick``, ``--only NAME``, ``--device``,
+    and ``--config NAME`` for scripts that run under the build's numeric configurations.
 
     ``run`` is called as ``run(quick, only)``, or ``run(quick, only, device)`` when the script
-    trains on a device (``device_help`` given).
+    trains on a device (``device_help`` given), or ``run(quick, only, config=...)`` when
+    ``config_choices`` is given (default ``"native"``).
     """
     import argparse
 
@@ -131,8 +134,12 @@ def standard_main(run: Callable, doc: str, argv=None, *, quick_help: str = "fewe
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--only", help="run only this figure (name or name prefix)")
     parser.add_argument("--device", default="cpu", help=device_help or "ignored: runs on the CPU")
+    if config_choices:
+        parser.add_argument("--config", default="native", choices=sorted(config_choices),
+                            help="numeric configuration to run under (default: native)")
     args = parser.parse_args(argv)
+    kwargs = {"config": args.config} if config_choices else {}
     if device_help:
-        run(args.quick, args.only, args.device)
+        run(args.quick, args.only, args.device, **kwargs)
     else:
-        run(args.quick, args.only)
+        run(args.quick, args.only, **kwargs)

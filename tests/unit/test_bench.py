@@ -86,8 +86,19 @@ def test_speed_index_weighs_each_probe_by_the_notebooks_share_of_time():
 
 def test_cheap_probes_measure_a_rate():
     assert set(calibration.PROBES) == set(calibration.REFERENCE_RATES) == set(calibration.UNITS)
-    for probe in ("gemm_decoder", "small_steps", "numpy_small", "python"):
-        assert calibration.PROBES[probe](True) > 0, probe
+    cheap = ("gemm_decoder", "small_steps", "numpy_small", "python")
+    rates = calibration.measure(True, cheap)
+    assert list(rates) == list(cheap) and all(rate > 0 for rate in rates.values()), rates
+    with pytest.raises(ValueError, match="names of calibration.PROBES"):
+        calibration.measure(True, ["python", "warp_drive"])
+
+
+def test_standard_main_passes_the_numeric_configuration():
+    calls = []
+    common.standard_main(lambda *a, **k: calls.append((a, k)), "doc", ["--config", "generic"],
+                         config_choices=("native", "generic"))
+    common.standard_main(lambda *a, **k: calls.append((a, k)), "doc", ["--quick"])
+    assert calls == [((False, None), {"config": "generic"}), ((True, None), {})]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA path")
