@@ -12,6 +12,13 @@ Figures (one line each, see bench/common.py):
   machine; the note gives the seconds measured here and the index. Goals (reference seconds): tutorial 2 <= 40, tutorial 3 <= 20 (so that the slowest
   2-vCPU machine seen, about 1.5-2x slower, stays under a minute), other tutorials <= 60,
   assignments (``assignment*``) <= 90.
+  The note also names the three slowest cells (by cell id) with their seconds.
+- ``notebook_<name>_floor`` (tutorials 2 and 3, native configuration): the least the notebook
+  can take with its data, iterations and hyper-parameters fixed and its other cells as they
+  are, in reference seconds: the
+  kernels of its training cells timed alone (``bench/floors.py``) plus the measured time of
+  everything else (its other cells, the kernel start). Reported, no goal: above the notebook's
+  goal, that goal needs less work rather than faster code.
 - ``calibration_index``: the speed index of this run for equal shares of every probe (1 on the
   reference machine) and, in the note, the probe rates (each notebook's own index uses its
   shares, ``calibration.SHARES``).
@@ -31,11 +38,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from calibration import describe, measure_in_subprocess, reference_seconds, shares_for, speed_index
 from common import REPO_ROOT, emit, standard_main, wanted
+from floors import TRAINING_CELLS, floor_seconds
 
 from nmautils.course.build import NUMERIC_CONFIGS, execute
 
@@ -61,10 +70,37 @@ def goal_for(name: str) -> str:
 def execute_in_copy(path: Path, config: str = "native") -> float:
     """Execute a solution notebook in a temporary copy of its folder (nothing in the repository
     changes) under the build's environment and the numeric ``config``; return the seconds."""
+    return execute_with_cell_times(path, config)[0]
+
+
+def execute_with_cell_times(path: Path, config: str = "native") -> tuple[float, dict[str, float]]:
+    """:func:`execute_in_copy`, also returning the seconds of each code cell by cell id (from the
+    execution times nbclient records: from the kernel's start of the cell to its reply)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / path.parent.name
         shutil.copytree(path.parent, work)
-        return execute(nbformat.read(work / path.name, as_version=4), work, config=config)
+        nb = nbformat.read(work / path.name, as_version=4)
+        seconds = execute(nb, work, config=config)
+    return seconds, cell_seconds(nb)
+
+
+def cell_seconds(nb) -> dict[str, float]:
+    """Seconds of each executed code cell of ``nb`` by cell id (``cell <index>`` without an id)."""
+    times = {}
+    for index, cell in enumerate(nb.cells):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        start, end = stamps.get("iopub.execute_input"), stamps.get("shell.execute_reply")
+        if cell.cell_type == "code" and start and end:
+            elapsed = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
+                start.replace("Z", "+00:00"))
+            times[cell.get("id") or f"cell {index}"] = elapsed.total_seconds()
+    return times
+
+
+def slowest(times: dict[str, float], n: int = 3) -> str:
+    """The ``n`` slowest cells, e.g. ``train-encoding 24.3 s, decode-run 8.5 s``."""
+    ranked = sorted(times.items(), key=lambda item: -item[1])[:n]
+    return ", ".join(f"{cell} {seconds:.1f} s" for cell, seconds in ranked)
 
 
 def calibrate(config: str = "native", quick: bool = False,
@@ -80,14 +116,34 @@ def bench_notebook(path: Path, config: str = "native", quick: bool = False) -> N
     shares = shares_for(name)
     index = speed_index(calibrate(config, quick, shares), shares)
     try:
-        seconds = execute_in_copy(path, config)
+        seconds, times = execute_with_cell_times(path, config)
     except Exception as exc:  # a broken notebook is reported, the others still run
         emit(f"notebook_{name}", None, "s", goal_for(name), status="FAIL",
              note=f"execution failed: {type(exc).__name__}")
         return
     where = "" if config == "native" else f", {config} configuration"
     emit(f"notebook_{name}", reference_seconds(seconds, index), "ref_s", goal_for(name),
-         note=f"{seconds:.1f} s here at speed index {index:.2f}{where}; kernel start included")
+         note=f"{seconds:.1f} s here at speed index {index:.2f}{where}; kernel start included; "
+              f"slowest cells: {slowest(times)}")
+    if name in TRAINING_CELLS and config == "native":
+        emit_floor(name, seconds, times, index, quick)
+
+
+def emit_floor(name: str, seconds: float, times: dict[str, float], index: float,
+               quick: bool = False) -> str:
+    """The ``notebook_<name>_floor`` line: the kernels of the notebook's training cells timed
+    alone (``floors.py``) plus the measured time of everything else, in reference seconds."""
+    training = [times[cell] for cell in TRAINING_CELLS[name] if cell in times]
+    if len(training) != len(TRAINING_CELLS[name]):
+        return emit(f"notebook_{name}_floor", None, "ref_s",
+                    note=f"the training cells {TRAINING_CELLS[name]} were not all executed")
+    kernels = floor_seconds(name, quick)
+    rest = seconds - sum(training)
+    return emit(f"notebook_{name}_floor", reference_seconds(kernels + rest, index), "ref_s",
+                note=f"the least this notebook can take with its work fixed, against its goal "
+                     f"{goal_for(name)}: here {kernels:.1f} s for its training cells' kernels "
+                     f"timed alone (the cells took {sum(training):.1f} s) + {rest:.1f} s for "
+                     "everything else (other cells, kernel start)")
 
 
 def ci_line(record: Path = CI_RECORD) -> str:

@@ -14,6 +14,7 @@ import bench_notebooks  # noqa: E402
 import bench_train  # noqa: E402
 import calibration  # noqa: E402
 import common  # noqa: E402
+import floors  # noqa: E402
 
 
 def _fields(line):
@@ -117,3 +118,42 @@ def test_run_py_entry_command():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [x for x in proc.stdout.splitlines() if not x.startswith("#")]
     assert [_fields(x)["name"] for x in lines] == ["ci"]
+
+
+def test_cell_seconds_and_the_slowest_cells():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("text"), nbformat.v4.new_code_cell("a"),
+                nbformat.v4.new_code_cell("b"), nbformat.v4.new_code_cell("never run")]
+    nb.cells[1].id, nb.cells[2].id = "fast", "slow"
+    nb.cells[1].metadata.execution = {"iopub.execute_input": "2026-11-28T01:00:00.000000Z",
+                                      "shell.execute_reply": "2026-11-28T01:00:00.250000Z"}
+    nb.cells[2].metadata.execution = {"iopub.execute_input": "2026-11-28T01:00:01Z",
+                                      "shell.execute_reply": "2026-11-28T01:00:04.5Z"}
+    times = bench_notebooks.cell_seconds(nb)
+    assert times == pytest.approx({"fast": 0.25, "slow": 3.5})
+    assert bench_notebooks.slowest(times, 1) == "slow 3.5 s"
+
+
+def test_floor_line_adds_the_kernels_to_everything_else(monkeypatch, capsys):
+    monkeypatch.setattr(bench_notebooks, "floor_seconds", lambda name, quick=False: 10.0)
+    cells = floors.TRAINING_CELLS["tutorial2_encoding"]
+    times = {cell: 5.0 for cell in cells} | {"setup": 2.0}
+    total = 5.0 * len(cells) + 2.0 + 3.0  # 3 s outside any cell (kernel start)
+    line = _fields(bench_notebooks.emit_floor("tutorial2_encoding", total, times, index=2.0))
+    assert (line["name"], line["status"]) == ("notebook_tutorial2_encoding_floor", "info")
+    assert float(line["value"]) == pytest.approx(2.0 * (10.0 + 5.0))  # reference seconds
+    missing = _fields(bench_notebooks.emit_floor("tutorial2_encoding", total, {}, index=1.0))
+    assert missing["status"] == "skip"
+
+
+def test_floors_name_cells_that_exist_and_time_real_kernels():
+    import nbformat
+
+    for name, cells in floors.TRAINING_CELLS.items():
+        source = BENCH.parent / "source" / name / f"{name}.ipynb"
+        ids = {cell.get("id") for cell in nbformat.read(source, as_version=4).cells}
+        assert set(cells) <= ids, f"{name}: a training cell of bench/floors.py was renamed"
+    assert floors.floor_seconds("tutorial1_decoding") is None
+    assert floors.floor_seconds("tutorial3_backprop", quick=True) > 0

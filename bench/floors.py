@@ -1,0 +1,148 @@
+"""How fast a notebook could run at best: the kernels its science fixes, timed alone.
+
+A notebook's goal in reference seconds can only be met if the work its content fixes (the data,
+the iterations, the hyper-parameters) fits under it. For the notebooks whose time goes mostly
+into training, :func:`floor_seconds` times that work's kernels here, one at a time and
+best-of-N, with preallocated outputs and without the Python around them, and
+``bench_notebooks.py`` adds the measured time of everything else in the notebook (the other
+cells, the kernel start) to report ``notebook_<name>_floor``. A floor above the goal says the goal
+needs less work, not faster code.
+
+=====================  ======================================================================
+notebook               kernels its training cells cannot do without
+=====================  ======================================================================
+tutorial2_encoding     encoding model, 200 steps: its three products (forward, weight and input
+                       gradients of 60 images against 23,589 x 1,152 weights) and one pass of
+                       the fused update (the L1 sign and its addition left out, as if fused
+                       too); the decoders' first layers: the ReLU decoder's 100 steps (forward
+                       and weight gradient, 216 stimuli) and the two classifiers' 2 x 1000
+                       steps (forward, test forward of 144 stimuli, weight gradient)
+tutorial3_backprop     one thread, as the notebook: the hand-written network's 5,000 steps of
+                       products (batches of 48), its per-epoch errors left out; 6,300 steps of
+                       the PyTorch network (3,000 SGD + 3,000 Adam + 300 on grid cells), each
+                       timed as an SGD step (Adam's are dearer)
+=====================  ======================================================================
+
+The cells these kernels belong to are :data:`TRAINING_CELLS` (by cell id).
+
+Run alone: ``python bench/floors.py [name]`` prints the floors' kernel seconds as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from calibration import _best_seconds
+
+#: The cells (ids) of each notebook whose time :func:`floor_seconds` replaces by its kernels.
+TRAINING_CELLS: dict[str, tuple[str, ...]] = {
+    "tutorial2_encoding": ("deepnet-relu", "decode-run", "reg-run", "train-encoding"),
+    "tutorial3_backprop": ("cell-048", "cell-052", "cell-056", "written-gridcells-code"),
+}
+
+N_NEURONS = 23589  # tutorial 2's neurons (surrogate and real data)
+CONV_UNITS = 6 * 12 * 16  # the encoding model's conv units
+
+
+def _encoding_step(timed) -> float:
+    """Seconds of one encoding-model step's kernels: three products and one update pass."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    # 60 images' conv units against the output weights (n_neurons x conv units)
+    a, w = torch.randn(60, CONV_UNITS, generator=g), torch.randn(N_NEURONS, CONV_UNITS, generator=g)
+    r = torch.randn(60, N_NEURONS, generator=g)
+    out, grad_w, grad_a = torch.empty(60, N_NEURONS), torch.empty_like(w), torch.empty(60, CONV_UNITS)
+    weight = torch.nn.Parameter(w)  # the update moves w by about 1e-9: the products don't mind
+    weight.grad = grad_w
+    sgd = torch.optim.SGD([weight], lr=1e-9, momentum=0.9, weight_decay=1e-3, fused=True)
+    sgd.step()  # creates the momentum buffer: later steps are one pass over all three
+    return (timed(lambda: torch.mm(a, w.t(), out=out))
+            + timed(lambda: torch.mm(r.t(), a, out=grad_w))
+            + timed(lambda: torch.mm(r, w, out=grad_a))
+            + timed(sgd.step))
+
+
+def _decoder_steps(timed) -> float:
+    """Seconds of the decoders' first-layer products over all their steps."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    # responses (stimuli x neurons) against 20 hidden units
+    x, x_test = torch.randn(216, N_NEURONS, generator=g), torch.randn(144, N_NEURONS, generator=g)
+    w_in, grad_h = torch.randn(20, N_NEURONS, generator=g), torch.randn(216, 20, generator=g)
+    h, h_test, grad_in = torch.empty(216, 20), torch.empty(144, 20), torch.empty_like(w_in)
+    forward = timed(lambda: torch.mm(x, w_in.t(), out=h))
+    test = timed(lambda: torch.mm(x_test, w_in.t(), out=h_test))
+    weight_grad = timed(lambda: torch.mm(grad_h.t(), x, out=grad_in))
+    return 100 * (forward + weight_grad) + 2000 * (forward + test + weight_grad)
+
+
+def _tutorial2(quick: bool) -> float:
+    repeats = 3 if quick else 7
+
+    def timed(fn) -> float:
+        return _best_seconds(fn, repeats)
+
+    return 200 * _encoding_step(timed) + _decoder_steps(timed)
+
+
+def _tutorial3(quick: bool) -> float:
+    import numpy as np
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    n_in, hidden, batch = 26, 200, 48  # 25 place cells + bias row, as the notebook
+    x, c3 = rng.standard_normal((n_in, batch)), rng.standard_normal((2, batch))
+    w1, w2 = rng.standard_normal((hidden, n_in)), rng.standard_normal((hidden, hidden + 1))
+    w3, h = rng.standard_normal((2, hidden + 1)), rng.standard_normal((hidden + 1, batch))
+    c = rng.standard_normal((hidden, batch))
+
+    def hand_step():  # the products of one forward pass and one backward pass
+        w1 @ x, w2 @ h, w3 @ h  # forward
+        c3 @ h.T, w3[:, :-1].T @ c3, c @ h.T, w2[:, :-1].T @ c, c @ x.T  # gradients
+
+    torch.manual_seed(0)
+    layers, n = [], 25
+    for _ in range(5):
+        layers += [torch.nn.Linear(n, 64), torch.nn.ReLU()]
+        n = 64
+    net = torch.nn.Sequential(*layers, torch.nn.Linear(64, 2))
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3, foreach=True)
+    xb, yb = torch.randn(48, 25), torch.randn(48, 2)
+
+    def torch_steps(n_steps=50):
+        for _ in range(n_steps):
+            opt.zero_grad()
+            torch.mean((net(xb) - yb) ** 2).backward()
+            opt.step()
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            hand = _best_seconds(lambda: [hand_step() for _ in range(50)], 3 if quick else 5) / 50
+        torch_step = _best_seconds(torch_steps, 3 if quick else 5) / 50
+    finally:
+        torch.set_num_threads(saved)
+    return 5000 * hand + 6300 * torch_step
+
+
+FLOORS = {"tutorial2_encoding": _tutorial2, "tutorial3_backprop": _tutorial3}
+
+
+def floor_seconds(name: str, quick: bool = False) -> float | None:
+    """Seconds the kernels of ``name``'s :data:`TRAINING_CELLS` need at least here (in this
+    process, with its threads); None for a notebook without a floor."""
+    return FLOORS[name](quick) if name in FLOORS else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    names = (sys.argv[1:] if argv is None else argv) or sorted(FLOORS)
+    print(json.dumps({name: floor_seconds(name) for name in names}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
