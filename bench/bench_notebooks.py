@@ -18,7 +18,8 @@ Figures (one line each, see bench/common.py):
   are, in reference seconds: the
   kernels of its training cells timed alone (``bench/floors.py``) plus the measured time of
   everything else (its other cells, the kernel start). Reported, no goal: above the notebook's
-  goal, that goal needs less work rather than faster code.
+  goal, that goal needs less work rather than faster code. The note also gives the notebook's
+  time as a multiple of its floor, a ratio measured in one run (so free of the calibration).
 - ``calibration_index``: the speed index of this run for equal shares of every probe (1 on the
   reference machine) and, in the note, the probe rates (each notebook's own index uses its
   shares, ``calibration.SHARES``).
@@ -143,7 +144,8 @@ def emit_floor(name: str, seconds: float, times: dict[str, float], index: float,
                 note=f"the least this notebook can take with its work fixed, against its goal "
                      f"{goal_for(name)}: here {kernels:.1f} s for its training cells' kernels "
                      f"timed alone (the cells took {sum(training):.1f} s) + {rest:.1f} s for "
-                     "everything else (other cells, kernel start)")
+                     f"everything else (other cells, kernel start); the notebook took "
+                     f"{seconds / (kernels + rest):.2f}x this floor")
 
 
 def ci_line(record: Path = CI_RECORD) -> str:

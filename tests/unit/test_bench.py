@@ -144,6 +144,7 @@ def test_floor_line_adds_the_kernels_to_everything_else(monkeypatch, capsys):
     line = _fields(bench_notebooks.emit_floor("tutorial2_encoding", total, times, index=2.0))
     assert (line["name"], line["status"]) == ("notebook_tutorial2_encoding_floor", "info")
     assert float(line["value"]) == pytest.approx(2.0 * (10.0 + 5.0))  # reference seconds
+    assert line["note"].endswith(f"took {total / 15.0:.2f}x this floor")
     missing = _fields(bench_notebooks.emit_floor("tutorial2_encoding", total, {}, index=1.0))
     assert missing["status"] == "skip"
 
