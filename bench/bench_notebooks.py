@@ -91,9 +91,8 @@ def cell_seconds(nb) -> dict[str, float]:
     for index, cell in enumerate(nb.cells):
         stamps = cell.get("metadata", {}).get("execution", {})
         start, end = stamps.get("iopub.execute_input"), stamps.get("shell.execute_reply")
-        if cell.cell_type == "code" and start and end:
-            elapsed = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
-                start.replace("Z", "+00:00"))
+        if cell.cell_type == "code" and start and end:  # ISO 8601 stamps, "Z" for UTC
+            elapsed = datetime.fromisoformat(end) - datetime.fromisoformat(start)
             times[cell.get("id") or f"cell {index}"] = elapsed.total_seconds()
     return times
 

@@ -54,7 +54,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -96,7 +96,7 @@ UNITS = {"gemm_square": "GFLOP/s", "gemm_encoder": "GFLOP/s", "gemm_decoder": "G
          "conv_step": "steps/s", "python": "Mop/s"}
 
 
-def _best_seconds(fn: Callable[[], object], repeats: int) -> float:
+def best_seconds(fn: Callable[[], object], repeats: int) -> float:
     """Fastest of ``repeats`` timed calls, after one warm-up call."""
     fn()
     best = math.inf
@@ -116,7 +116,7 @@ def _gemm_rate(m: int, k: int, n: int, repeats: int) -> float:
     a = torch.randn(m, k, generator=g)
     w = torch.randn(n, k, generator=g)
     out = torch.empty(m, n)
-    seconds = _best_seconds(lambda: torch.mm(a, w.t(), out=out), repeats)
+    seconds = best_seconds(lambda: torch.mm(a, w.t(), out=out), repeats)
     return 2 * m * k * n / seconds / 1e9
 
 
@@ -137,20 +137,24 @@ def probe_stream(quick: bool = False) -> float:
 
     n = 2**24
     x, y, out = torch.ones(n), torch.ones(n), torch.empty(n)
-    seconds = _best_seconds(lambda: torch.add(x, y, alpha=0.5, out=out), 4 if quick else 9)
+    seconds = best_seconds(lambda: torch.add(x, y, alpha=0.5, out=out), 4 if quick else 9)
     return 3 * 4 * n / seconds / 1e9
 
 
-def probe_small_steps(quick: bool = False) -> float:
-    """On one torch thread, as tutorial 3 trains its small networks."""
+def mlp_step_seconds(widths: Sequence[int], repeats: int, n_steps: int = 200,
+                     batch: int = 48) -> float:
+    """Seconds per SGD step (``foreach``, mean squared error) of a ReLU network with layer
+    ``widths`` (inputs first) on ``batch`` samples, on one torch thread, as tutorial 3 trains
+    its networks: best of ``repeats`` runs of ``n_steps`` steps."""
     import torch
 
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(25, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64),
-                              torch.nn.ReLU(), torch.nn.Linear(64, 2))
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers[:-1])  # no ReLU after the output layer
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, foreach=True)
-    x, y = torch.randn(48, 25), torch.randn(48, 2)
-    n_steps = 200
+    x, y = torch.randn(batch, widths[0]), torch.randn(batch, widths[-1])
 
     def steps():
         for _ in range(n_steps):
@@ -161,9 +165,14 @@ def probe_small_steps(quick: bool = False) -> float:
     saved = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return n_steps / _best_seconds(steps, 2 if quick else 4)
+        return best_seconds(steps, repeats) / n_steps
     finally:
         torch.set_num_threads(saved)
+
+
+def probe_small_steps(quick: bool = False) -> float:
+    """On one torch thread, as tutorial 3 trains its small networks."""
+    return 1 / mlp_step_seconds((25, 64, 64, 2), 2 if quick else 4)
 
 
 def probe_python(quick: bool = False) -> float:
@@ -177,7 +186,7 @@ def probe_python(quick: bool = False) -> float:
             table[i & 1023] = table.get(i & 1023, 0) + i
         return sorted(table.values())
 
-    return n / _best_seconds(work, 4 if quick else 9) / 1e6
+    return n / best_seconds(work, 4 if quick else 9) / 1e6
 
 
 def probe_numpy_small(quick: bool = False) -> float:
@@ -194,7 +203,7 @@ def probe_numpy_small(quick: bool = False) -> float:
             a @ b
 
     with threadpool_limits(limits=1):
-        seconds = _best_seconds(products, 2 if quick else 4)
+        seconds = best_seconds(products, 2 if quick else 4)
     return 2 * 200 * 201 * 48 * n_products / seconds / 1e9
 
 
@@ -213,7 +222,7 @@ def probe_conv_step(quick: bool = False) -> float:
             conv.zero_grad()
             torch.relu(conv(x)).sum().backward()
 
-    return n_steps / _best_seconds(steps, 2 if quick else 4)
+    return n_steps / best_seconds(steps, 2 if quick else 4)
 
 
 PROBES: dict[str, Callable[[bool], float]] = {

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import sys
 
-from calibration import _best_seconds
+from calibration import best_seconds, mlp_step_seconds
 
 #: The cells (ids) of each notebook whose time :func:`floor_seconds` replaces by its kernels.
 TRAINING_CELLS: dict[str, tuple[str, ...]] = {
@@ -83,14 +83,13 @@ def _tutorial2(quick: bool) -> float:
     repeats = 3 if quick else 7
 
     def timed(fn) -> float:
-        return _best_seconds(fn, repeats)
+        return best_seconds(fn, repeats)
 
     return 200 * _encoding_step(timed) + _decoder_steps(timed)
 
 
 def _tutorial3(quick: bool) -> float:
     import numpy as np
-    import torch
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(0)
@@ -104,29 +103,10 @@ def _tutorial3(quick: bool) -> float:
         w1 @ x, w2 @ h, w3 @ h  # forward
         c3 @ h.T, w3[:, :-1].T @ c3, c @ h.T, w2[:, :-1].T @ c, c @ x.T  # gradients
 
-    torch.manual_seed(0)
-    layers, n = [], 25
-    for _ in range(5):
-        layers += [torch.nn.Linear(n, 64), torch.nn.ReLU()]
-        n = 64
-    net = torch.nn.Sequential(*layers, torch.nn.Linear(64, 2))
-    opt = torch.optim.SGD(net.parameters(), lr=1e-3, foreach=True)
-    xb, yb = torch.randn(48, 25), torch.randn(48, 2)
-
-    def torch_steps(n_steps=50):
-        for _ in range(n_steps):
-            opt.zero_grad()
-            torch.mean((net(xb) - yb) ** 2).backward()
-            opt.step()
-
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            hand = _best_seconds(lambda: [hand_step() for _ in range(50)], 3 if quick else 5) / 50
-        torch_step = _best_seconds(torch_steps, 3 if quick else 5) / 50
-    finally:
-        torch.set_num_threads(saved)
+    with threadpool_limits(limits=1):
+        hand = best_seconds(lambda: [hand_step() for _ in range(50)], 3 if quick else 5) / 50
+    # the notebook's PyTorch network: 25 place cells, five hidden layers of 64, two outputs
+    torch_step = mlp_step_seconds((25, 64, 64, 64, 64, 64, 2), 3 if quick else 5, n_steps=50)
     return 5000 * hand + 6300 * torch_step
 
 
