@@ -25,25 +25,34 @@ c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
 # Autograding runs in nmautils' hardened Execute (nmautils/course/guard.py): every kernel runs in
-# a bubblewrap sandbox (nmautils/course/sandbox.py: only its own submission copy, no network, an
-# unprivileged user, resource limits, a PID namespace) and grading refuses when none can be made
-# (opt out explicitly: `nbgrader autograde A --GuardedExecute.sandbox=False`); the interpreter
-# (module attributes, IPython hooks, builtins, library classes, dtype, seeds) is restored before
-# every test cell, a test counts only when the kernel attests it ran to completion, and a kernel
-# that dies or ignores the timeout is restarted, so a faulty answer costs only its own exercise.
-try:
-    from nmautils.course.guard import autograde_preprocessors
-except ImportError:  # nmautils not installed: plain nbgrader behaviour
-    pass
-else:
-    c.Autograde.autograde_preprocessors = autograde_preprocessors()
-    c.GuardedExecute.memory_limit_gb = 8.0
-
-# Feedback shows scores, visible checks and error messages, never hidden tests, the tracebacks of
-# failed hidden tests or rubrics (nmautils/course/feedback.py).
+# a bubblewrap sandbox (nmautils/course/sandbox.py) and grading refuses when none can be made (opt
+# out explicitly: `nbgrader autograde A --GuardedExecute.sandbox=False`); hidden tests report
+# values that the grader compares, in its own process, with the model answer's
+# (nmautils/course/verdicts.py); a kernel that dies or ignores the timeout is restarted. Feedback
+# shows scores, visible checks and error messages, never hidden tests or model answers, and is
+# sanitised HTML (nmautils/course/feedback.py).
+#
+# Grading fails closed: when these tools cannot be imported (nmautils missing or broken in this
+# environment), autograde and feedback refuse instead of running student code unguarded.
 try:
     from nmautils.course.feedback import feedback_preprocessors
-except ImportError:
-    pass
+    from nmautils.course.guard import autograde_preprocessors
+except Exception as _error:  # noqa: BLE001 - any failure to load the guard must refuse grading
+    from nbgrader.preprocessors import NbGraderPreprocessor
+
+    _WHY = (f"the course's grading tools (nmautils.course) cannot be loaded: "
+            f"{type(_error).__name__}: {_error}. Install them in this environment "
+            "(pip install 'nmautils[instructor]', or `make setup` in the course repository) and "
+            "run nbgrader from it; nbgrader will not grade or write feedback without them.")
+
+    class RefuseWithoutGuard(NbGraderPreprocessor):
+        """Stands in for every preprocessor, so that nothing runs unguarded."""
+
+        def preprocess(self, nb, resources):
+            raise RuntimeError(_WHY)
+
+    c.Autograde.autograde_preprocessors = [RefuseWithoutGuard]
+    c.GenerateFeedback.preprocessors = [RefuseWithoutGuard]
 else:
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()
     c.GenerateFeedback.preprocessors = feedback_preprocessors()

@@ -38,6 +38,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from jupyter_core.utils import run_sync
@@ -48,9 +49,8 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from . import competition as competition_mod
 from . import sandbox as sandbox_mod
-from . import slicing
-from .kernel_guard import expected_attestation
-from .notebooks import cell_kind
+from . import slicing, verdicts
+from .notebooks import cell_kind, regions
 
 #: Prefix of every error value written by the guard (searched for by reports).
 MARK = "[grader]"
@@ -67,8 +67,55 @@ LIBRARY_PREFIXES = ("numpy", "torch", "nmautils", "matplotlib", "scipy", "sklear
 
 #: How the grader calls into :mod:`nmautils.course.kernel_guard` inside the kernel.
 _CALL = "__import__('nmautils.course.kernel_guard', fromlist=['_']).{}"
-#: The user expression whose value proves that a test cell ran to completion.
-_ATTEST = "__grader_attestation__"
+#: How the grader sets the fixture seed and switches on reporting inside a kernel.
+_CONFIGURE = "__import__('nmautils.course.hidden', fromlist=['_']).configure({}, True)"
+#: Output types whose bytes count against the output limits.
+_SIZED_KEYS = ("text", "data", "traceback", "evalue")
+
+
+class GradingRefused(RuntimeError):
+    """Grading cannot judge this notebook safely (no source notebook, no reference values)."""
+
+
+class ReferenceFailed(RuntimeError):
+    """The model answer does not pass its own hidden test: the source notebook is broken."""
+
+
+_RUN_SEED: list[int] = []
+
+
+def run_fixture_seed() -> int:
+    """This process's fixture seed, drawn once (a grading run in one process shares it)."""
+    if not _RUN_SEED:
+        _RUN_SEED.append(secrets.randbelow(2**31))
+    return _RUN_SEED[0]
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """``(visible, hidden)``: a test cell without its hidden-test regions, and their bodies."""
+    lines = source.splitlines()
+    hidden_lines: set[int] = set()
+    bodies: list[str] = []
+    for region in regions(source):
+        if region.kind == "hidden tests":
+            hidden_lines |= set(region.lines)
+            bodies.append(region.body(source))
+    visible = "\n".join(line for n, line in enumerate(lines) if n not in hidden_lines)
+    return visible, "\n".join(bodies)
+
+
+def _output_bytes(msg: dict) -> int:
+    content = msg.get("content") or {}
+    total = 0
+    for key in _SIZED_KEYS:
+        value = content.get(key)
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, dict):
+            total += sum(len(v) if isinstance(v, str) else len(str(v)) for v in value.values())
+        elif isinstance(value, list):
+            total += sum(len(str(v)) for v in value)
+    return total
 
 
 #: How the guard treats each nbgrader role: code a student wrote, tests, or fixed cells.
@@ -102,10 +149,23 @@ class GuardedExecute(Execute):
     skip_demo_cells = Bool(True, help="Skip the cells tagged 'demo' that no answer, grade cell or "
                            "untagged cell might read from (nmautils.course.slicing); False runs "
                            "every cell.").tag(config=True)
+    fixture_seed = Integer(-1, help="Seed of the hidden tests' fixtures (nmautils.course.hidden); "
+                           "-1 draws one per grading process.").tag(config=True)
+    submission_timeout = Integer(600, help="Seconds one submission may take in all (restarts and "
+                                 "replays included); cells left when it runs out are not run and "
+                                 "score 0. 0: no budget.").tag(config=True)
+    cell_output_mb = Float(2.0, help="Output (MiB) kept per cell, display data included; the rest "
+                           "is dropped with a message.").tag(config=True)
+    notebook_output_mb = Float(16.0, help="Output (MiB) kept per notebook.").tag(config=True)
+    reference_mode = Bool(False, help="Run the model answer to record the hidden tests' reference "
+                          "values (set by compute_references, not by configuration).")
     competition = Bool(True, help="Score the assignment's competition function (if it has one, "
                        "see nmautils.course.competition) after the last cell.").tag(config=True)
-    competition_seed = Integer(competition_mod.DEFAULT_SEED,
-                               help="Seed of the competition's held-out set.").tag(config=True)
+    competition_seed = Integer(None, allow_none=True,
+                               help="Private seed of the competition's held-out set (at least "
+                               "2**64); None: one drawn for this process, the same for every "
+                               "notebook it grades. Recorded in the graded notebook's "
+                               "metadata.").tag(config=True)
     competition_key = Unicode("", help="Key that signs the competition result (set by the "
                               "class grader for each run; unsigned results are ignored).").tag(config=True)
     competition_timeout = Integer(competition_mod.DEFAULT_TIMEOUT,
@@ -120,13 +180,46 @@ class GuardedExecute(Execute):
         self._guard_ready = False
         self._restarts = 0
         self._skip_replay: set[int] = set()
-        self._secret = secrets.token_hex(16)
         self._last_reply: dict | None = None
         self._skipped = slicing.cells_to_skip(nb.cells) if self.skip_demo_cells else set()
         if self._skipped:
             self.log.info("Skipping %d demonstration cells that no graded code needs: %s",
                           len(self._skipped), sorted(self._skipped))
-        return super().preprocess(nb, resources, km=km)
+        self._seed = int(self.fixture_seed) if self.fixture_seed >= 0 else run_fixture_seed()
+        self._collected: dict[str, dict[str, dict]] = {}
+        self._references = {} if self.reference_mode else self._load_references(resources or {})
+        self._deadline = (time.monotonic() + self.submission_timeout
+                          if self.submission_timeout > 0 else None)
+        self._budget_noted = False
+        self._cell_bytes = self._notebook_bytes = 0
+        self._output_noted = False
+        nb, resources = super().preprocess(nb, resources, km=km)
+        for cell in nb.cells:  # no score can come from a kernel's execute_result
+            if _kind(cell) == "test":
+                _demote_results(cell)
+        return nb, resources
+
+    def _load_references(self, resources: dict) -> dict[str, dict[str, dict]]:
+        """The reference values of this notebook's hidden tests for this run's seed, computed
+        from the course's source notebook once per process (fails closed without one)."""
+        from nbgrader.coursedir import CourseDirectory
+
+        info = resources.get("nbgrader") or {}
+        assignment, name = info.get("assignment"), info.get("notebook")
+        if not assignment or not name:
+            raise GradingRefused("the grader cannot tell which assignment and notebook it grades, "
+                                 "so it cannot compute the hidden tests' reference values")
+        coursedir = CourseDirectory(config=self.config)
+        path = Path(coursedir.format_path(coursedir.source_directory, ".", assignment)) / f"{name}.ipynb"
+        if not path.is_file():
+            raise GradingRefused(f"no source notebook {path}: the hidden tests are judged against "
+                                 "the model answer, which grading needs")
+        key = verdicts.reference_key(path.read_text(), self._seed)
+        if key not in verdicts.REFERENCES:
+            self.log.info("Computing the reference values of %s (fixture seed %d)", name, self._seed)
+            verdicts.REFERENCES[key] = compute_references(path, self._seed, self.config,
+                                                          sandbox=self.sandbox)
+        return verdicts.REFERENCES[key]
 
     def create_kernel_manager(self):
         """A :class:`~nmautils.course.sandbox.SandboxedKernelManager`: IPC transport, and the
@@ -166,41 +259,78 @@ class GuardedExecute(Execute):
 
     async def _install_guard(self) -> None:
         limit = int(self.memory_limit_gb * 2**30) if self.memory_limit_gb else 0
-        code = _CALL.format(f"install({limit}, {GUARDED_MODULES!r}, {LIBRARY_PREFIXES!r}, "
-                            f"{self._secret!r})")
+        code = _CALL.format(f"install({limit}, {GUARDED_MODULES!r}, {LIBRARY_PREFIXES!r})")
         await self._silent(code, timeout=max(60, self.probe_timeout))
         self._guard_ready = True
 
-    async def _execute_observed(self, cell, cell_index, execution_count, store_history):
-        """Run a test cell asking, in the same request, for an attestation that the kernel
-        computes only when the cell finished without an error; return (result, verdict).
+    async def _run_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """nbclient's execution of one cell, with this cell's output count reset."""
+        self._cell_bytes = 0
+        self._output_noted = False
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
-        ``verdict`` is "" when the grader saw the cell complete, else why not.
-        """
-        nonce = secrets.token_hex(8)
-        execute = self.kc.execute
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``cell_output_mb`` per cell and ``notebook_output_mb`` per notebook."""
+        size = _output_bytes(msg)
+        self._cell_bytes += size
+        self._notebook_bytes += size
+        if (self._cell_bytes > self.cell_output_mb * 2**20
+                or self._notebook_bytes > self.notebook_output_mb * 2**20):
+            if not self._output_noted:
+                self._output_noted = True
+                outs.append(NotebookNode(output_type="stream", name="stderr", text=(
+                    f"{MARK} output beyond {self.cell_output_mb:g} MiB per cell or "
+                    f"{self.notebook_output_mb:g} MiB per notebook was dropped.\n")))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
 
-        def execute_with_attestation(code, *args, **kwargs):
-            kwargs["user_expressions"] = {_ATTEST: _CALL.format(f"attest({nonce!r})")}
-            return execute(code, *args, **kwargs)
+    def _get_timeout(self, cell):
+        """The cell's timeout, cut to what is left of the submission's budget."""
+        timeout = super()._get_timeout(cell)
+        if self._deadline is None:
+            return timeout
+        left = max(1, int(self._deadline - time.monotonic()) + 1)
+        return left if timeout is None else min(timeout, left)
 
-        self._last_reply = None
-        self.kc.execute = execute_with_attestation
+    async def _execute_test(self, cell, cell_index, execution_count, store_history):
+        """Run a test cell's visible checks as the cell, then its hidden tests apart; the verdict
+        of the hidden tests is the grader's, from the values both kernels report."""
+        visible, hidden = split_hidden(cell.source)
+        original = cell.source
+        cell.source = visible if visible.strip() else "pass"
         try:
-            result = await super().async_execute_cell(cell, cell_index, execution_count,
-                                                      store_history)
+            result = await self._run_cell(cell, cell_index, execution_count, store_history)
         finally:
-            self.kc.execute = execute
-        reply = (self._last_reply or {}).get("content", {})
-        if reply.get("status") != "ok":
-            return result, ""  # a failing test: nbgrader already records the error
-        value = reply.get("user_expressions", {}).get(_ATTEST, {})
-        shown = value.get("data", {}).get("text/plain", "") if isinstance(value, dict) else ""
-        if shown.strip("'\"") != expected_attestation(self._secret, nonce):
-            return result, ("The grader could not confirm that this test ran to completion "
-                            "(the kernel's execution machinery was altered by earlier code); "
-                            "this cell scores 0.")
-        return result, ""
+            cell.source = original
+        _demote_results(cell)
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        scratch = NotebookNode(cell_type="code", source=hidden or "pass", metadata=NotebookNode(),
+                               outputs=[], execution_count=None)
+        await self._silent(_CONFIGURE.format(self._seed), timeout=30)
+        try:
+            await self._run_cell(scratch, cell_index, None, store_history=False)
+        finally:
+            self.nb.cells[cell_index] = cell  # nbclient stores the cell it ran in the notebook
+        for output in scratch.outputs:  # the outputs of hidden code never reach the notebook
+            if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
+                cell.outputs.append(output)
+        if self.reference_mode:
+            self._record_reference(gid, scratch)
+            return result
+        problems = verdicts.judge(self._references.get(gid, {}), verdicts.collect(scratch.outputs))
+        if problems:
+            shown = "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "")
+            cell.outputs.append(error_output("HiddenTestFailed", f"hidden test failed: {shown}"))
+        return result
+
+    def _record_reference(self, gid: str, scratch: NotebookNode) -> None:
+        errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in scratch.outputs
+                  if o.get("output_type") == "error"]
+        found = verdicts.reference_records(scratch.outputs)
+        if errors or not found:
+            raise ReferenceFailed(f"the model answer does not pass the hidden test {gid}: "
+                                  + ("; ".join(errors) or "it reports no value (use expect)"))
+        self._collected[gid] = found
 
     async def _restart(self) -> None:
         """Replace the dead or stuck kernel by a fresh one (same kernel manager settings)."""
@@ -274,15 +404,20 @@ class GuardedExecute(Execute):
         spec = competition_mod.COMPETITIONS.get(self._assignment or "")
         if spec is None or not self.competition:
             return
-        record: dict = {"assignment": self._assignment, "seed": int(self.competition_seed),
+        seed = self.competition_seed
+        if seed is None:  # one per process: the students graded by it meet the same held-out set
+            seed = competition_mod.process_seed()
+        # the seed stays in the metadata, which feedback does not show; reports use the fingerprint
+        record: dict = {"assignment": self._assignment, "seed": str(seed), "fingerprint": "",
                         "status": "", "mse": None, "error": ""}
         path = None
         try:
+            record["fingerprint"] = competition_mod.fingerprint(seed)  # refuses guessable seeds
             size, why_not = competition_mod.grading_data()
             if size is None:
                 record.update(status="skipped", error=why_not)
                 return
-            resp, tilts = competition_mod.heldout_set(size, self.competition_seed)
+            resp, tilts = competition_mod.heldout_set(size, seed)
             record["n"] = len(tilts)
             folder = getattr(self.km, "_private", None)
             if folder is None:
@@ -328,7 +463,7 @@ class GuardedExecute(Execute):
     # -- the cell loop ---------------------------------------------------------------------
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         result = await self._execute_guarded(cell, cell_index, execution_count, store_history)
-        if cell_index == len(self.nb.cells) - 1:
+        if cell_index == len(self.nb.cells) - 1 and not self.reference_mode:
             await self._run_competition()
         return result
 
@@ -337,6 +472,17 @@ class GuardedExecute(Execute):
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if cell_index in self._skipped:  # a demonstration no graded code needs (outputs cleared)
             return cell
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            cell.outputs = []
+            if _kind(cell) == "test":
+                cell.outputs.append(error_output("SubmissionTimeout", (
+                    f"The submission used up its time budget ({self.submission_timeout} s in all); "
+                    "this cell was not run and scores 0.")))
+            if not self._budget_noted:
+                self._budget_noted = True
+                self.log.warning("Submission time budget (%d s) used up at cell %d",
+                                 self.submission_timeout, cell_index)
+            return cell
         if not self._guard_ready:
             await self._install_guard()
         kind = _kind(cell)
@@ -344,14 +490,11 @@ class GuardedExecute(Execute):
             await self._silent(_CALL.format("reset()"), timeout=30)
         elif kind == "answer" and self.reset_before_tests:  # names and modules, not the seeds
             await self._silent(_CALL.format("reset(seeds=False)"), timeout=30)
-        verdict = ""
         try:
             if kind == "test":
-                result, verdict = await self._execute_observed(cell, cell_index, execution_count,
-                                                               store_history)
+                result = await self._execute_test(cell, cell_index, execution_count, store_history)
             else:
-                result = await super().async_execute_cell(cell, cell_index, execution_count,
-                                                          store_history)
+                result = await self._run_cell(cell, cell_index, execution_count, store_history)
         except CellTimeoutError:  # the interrupt did not stop the cell: its output never ended
             await self._recover(
                 cell, cell_index,
@@ -365,8 +508,6 @@ class GuardedExecute(Execute):
                 "The kernel died while running this cell (os._exit, a crash, or out of memory). "
                 "The grader restarted it and re-ran the cells above; this cell scores 0.")
             return cell
-        if verdict:
-            cell.outputs.append(error_output("GraderObservationError", verdict))
         timed_out = any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
                         for o in cell.outputs)
         if timed_out:
@@ -395,3 +536,54 @@ def autograde_preprocessors() -> list:
 
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     return [GuardedExecute if p is Execute else p for p in default]
+
+
+def _demote_results(cell: NotebookNode) -> None:
+    """Turn a test cell's ``execute_result`` outputs into display data: nbgrader scores a grade
+    cell by its first execute_result, which only the grader may decide."""
+    for index, output in enumerate(cell.get("outputs", [])):
+        if output.get("output_type") == "execute_result":
+            cell.outputs[index] = NotebookNode(output_type="display_data",
+                                               data=output.get("data", {}),
+                                               metadata=output.get("metadata", {}))
+
+
+def compute_references(path: str | Path, seed: int, config: Any = None,
+                       sandbox: bool = True) -> dict[str, dict[str, dict]]:
+    """Run the source notebook (the model answer) and record what each hidden test reports.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``source/<assignment>/<notebook>.ipynb``.
+    seed : int
+        The run's fixture seed.
+    config : traitlets Config, optional
+        The course's nbgrader configuration (timeouts, sandbox limits).
+    sandbox : bool
+        Run the model answer in the sandbox too.
+
+    Returns
+    -------
+    dict
+        ``{test grade id: {name: record}}`` (:func:`nmautils.course.verdicts.reference_records`).
+
+    Raises
+    ------
+    ReferenceFailed
+        When the model answer fails one of its own hidden tests.
+    """
+    from . import notebooks
+
+    path = Path(path)
+    nb = notebooks.read(path)
+    executor = GuardedExecute(config=config, reference_mode=True, fixture_seed=int(seed),
+                              competition=False, sandbox=sandbox, submission_timeout=0)
+    resources = {"metadata": {"path": str(path.parent)},
+                 "nbgrader": {"assignment": path.parent.name, "notebook": path.stem}}
+    executor.preprocess(nb, resources)
+    missing = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+               if _kind(c) == "test" and c.metadata["nbgrader"]["grade_id"] not in executor._collected]
+    if missing:
+        raise ReferenceFailed(f"the model answer's run did not reach the tests {missing}")
+    return executor._collected

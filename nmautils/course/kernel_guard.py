@@ -20,16 +20,14 @@ What :func:`reset` puts back to its state at install time (or at the last :func:
 - torch's default dtype and autograd switch, warning filters, numpy error settings and, before a
   test cell, the seeds of ``random``, numpy and torch.
 
-:func:`attest` answers the grader's per-run challenge (an HMAC of a nonce with a secret set at
-install time); the grader asks for it in the ``user_expressions`` of each test cell's execute
-request, which the kernel evaluates only when the cell ran to completion without an error.
+None of this decides a grade: a kernel runs the student's code and can undo anything. It keeps
+an honest student's earlier mistakes (a rebound ``np``, a patched library) from breaking later
+tests; the verdicts come from :mod:`nmautils.course.verdicts`, in the grader's process.
 """
 
 from __future__ import annotations
 
 import builtins
-import hashlib
-import hmac
 import importlib
 import sys
 import threading
@@ -77,7 +75,6 @@ class _State:
         self.warnings: list = []
         self.seterr: dict | None = None
         self.prefixes: tuple[str, ...] = ()
-        self.secret = b""
         self.installed = False
 
 
@@ -158,7 +155,7 @@ def _restore_mapping(target: Any, saved: dict[str, Any], *, delete_new: bool,
 
 
 def install(limit_bytes: int = 0, modules: tuple[str, ...] = (),
-            prefixes: tuple[str, ...] = (), secret: str = "") -> None:
+            prefixes: tuple[str, ...] = ()) -> None:
     """Snapshot the interpreter (call once, before any student code runs).
 
     Parameters
@@ -170,8 +167,6 @@ def install(limit_bytes: int = 0, modules: tuple[str, ...] = (),
     prefixes : tuple of str
         Top-level package names whose objects, bound to a name by instructor cells, are
         rebound by :func:`reset` (``np``, ``nn``...) and whose classes are snapshot.
-    secret : str
-        Key of :func:`attest` (chosen by the grader for this run).
     """
     if limit_bytes:
         try:
@@ -184,7 +179,6 @@ def install(limit_bytes: int = 0, modules: tuple[str, ...] = (),
             pass
     st = _state
     st.prefixes = tuple(prefixes)
-    st.secret = secret.encode()
     for name in modules:
         try:
             module = importlib.import_module(name)
@@ -376,13 +370,3 @@ def reset(seeds: bool = True) -> int:
         if seeds:
             torch.manual_seed(0)
     return changed
-
-
-def attest(nonce: str) -> str:
-    """HMAC-SHA256 of ``nonce`` under the install-time secret (the grader checks it)."""
-    return hmac.new(_state.secret, nonce.encode(), hashlib.sha256).hexdigest()
-
-
-def expected_attestation(secret: str, nonce: str) -> str:
-    """What :func:`attest` returns for ``nonce`` when installed with ``secret`` (grader side)."""
-    return hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()

@@ -31,7 +31,7 @@ def shell():
 
 def test_reset_undoes_what_an_answer_cell_can_tamper_with(shell):
     ip = shell
-    kernel_guard.install(0, ("numpy", "torch"), ("numpy", "torch"), secret="s3cret")
+    kernel_guard.install(0, ("numpy", "torch"), ("numpy", "torch"))
     original_eq, original_call = torch.Tensor.__eq__, nn.Module.__call__
     original_allclose, original_len = torch.allclose, builtins.len
     try:
@@ -71,7 +71,7 @@ def test_reset_undoes_what_an_answer_cell_can_tamper_with(shell):
 
 def test_names_bound_by_instructor_cells_are_rebound(shell):
     ip = shell
-    kernel_guard.install(0, ("numpy",), ("numpy",), secret="k")
+    kernel_guard.install(0, ("numpy",), ("numpy",))
     ip.user_ns["np"] = np
     kernel_guard.record()
     ip.user_ns["np"] = "not numpy"
@@ -80,7 +80,7 @@ def test_names_bound_by_instructor_cells_are_rebound(shell):
 
 
 def test_reset_reseeds_and_restores_torch_switches(shell):
-    kernel_guard.install(0, ("torch",), ("torch",), secret="k")
+    kernel_guard.install(0, ("torch",), ("torch",))
     torch.set_default_dtype(torch.float64)
     torch.set_grad_enabled(False)
     try:
@@ -94,9 +94,3 @@ def test_reset_reseeds_and_restores_torch_switches(shell):
         torch.set_default_dtype(torch.float32)
         torch.set_grad_enabled(True)
 
-
-def test_attestation_depends_on_secret_and_nonce(shell):
-    kernel_guard.install(0, (), (), secret="alpha")
-    assert kernel_guard.attest("n1") == kernel_guard.expected_attestation("alpha", "n1")
-    assert kernel_guard.attest("n1") != kernel_guard.expected_attestation("beta", "n1")
-    assert kernel_guard.attest("n1") != kernel_guard.attest("n2")
