@@ -93,19 +93,25 @@ def default_size() -> str:
                       f"small = {N_NEURONS_SMALL} neurons for fast tests")
 
 
-def _simulate(n_neurons: int, seed: int, trial_seed: int | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _simulate(n_neurons: int, seed: int, trial_seed: int | None = None,
+              directions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sums of z-scored single-trial responses per (bin, half) group.
 
     With ``trial_seed`` the neurons are those of ``seed`` but the trials (their bins, halves,
     shared jitter and noise) are new ones, drawn from a generator seeded with
     ``(seed, trial_seed)``: a fresh recording session of the same population.
 
+    With ``directions`` (degrees, any real values; needs ``trial_seed``) the new session has one
+    group of trials per direction instead of one per 1-degree bin: as many trials as a 1-degree
+    bin has, all at that direction, in two halves with their own shared jitter. The neurons'
+    scaling is the one of the reference session of ``seed``, which covers the whole circle.
+
     Returns
     -------
-    sums : ndarray, float32, shape (360, 2, n_neurons)
-        Sum over the trials of each 1-degree bin and half of the z-scored responses.
-    counts : ndarray, int, shape (360, 2)
+    sums : ndarray, float32, shape (360, 2, n_neurons), or (len(directions), 2, n_neurons)
+        Sum over the trials of each 1-degree bin (or direction) and half of the z-scored
+        responses.
+    counts : ndarray, int, shape (360, 2), or (len(directions), 2)
         Number of trials in each group.
     """
     rng = np.random.default_rng(seed)
@@ -138,8 +144,11 @@ def _simulate(n_neurons: int, seed: int, trial_seed: int | None = None
     share = np.clip(
         share_median * np.exp(SIGNAL_SHARE_LOG_SD * rng.standard_normal(n_neurons)), 1e-4, 0.6
     )
+    if directions is not None and trial_seed is None:
+        raise ValueError("directions need a trial_seed (they make a new session)")
     if trial_seed is not None:  # same neurons, new trials
         rng = np.random.default_rng([int(seed), int(trial_seed)])
+    if trial_seed is not None and directions is None:
         counts_bin = rng.multinomial(N_TRIALS, np.full(N_BINS, 1.0 / N_BINS))
         half0 = rng.binomial(counts_bin, 0.5)
         counts = np.stack([half0, counts_bin - half0], axis=1)
@@ -148,20 +157,30 @@ def _simulate(n_neurons: int, seed: int, trial_seed: int | None = None
         jitter = rng.standard_normal((N_BINS, 2)) * ANGLE_JITTER_DEG
     theta = np.deg2rad(np.arange(N_BINS)[:, None] + within + jitter).ravel()  # (720,)
 
-    # tuning curves at the 720 effective angles: cos(theta - pref) by the addition theorem,
-    # cos(2 (theta - pref)) = 2 cos^2 - 1
-    theta32, pref32 = theta.astype(np.float32), pref.astype(np.float32)
-    c1 = np.outer(np.cos(theta32), np.cos(pref32))
-    c1 += np.outer(np.sin(theta32), np.sin(pref32))
-    f = np.exp(kappa.astype(np.float32) * (2.0 * c1 * c1 - 2.0))
-    f *= 1.0 + asym.astype(np.float32) * c1
-    del c1
+    def tuning(angles: np.ndarray) -> np.ndarray:
+        # cos(theta - pref) by the addition theorem, cos(2 (theta - pref)) = 2 cos^2 - 1
+        theta32, pref32 = angles.astype(np.float32), pref.astype(np.float32)
+        c1 = np.outer(np.cos(theta32), np.cos(pref32))
+        c1 += np.outer(np.sin(theta32), np.sin(pref32))
+        out = np.exp(kappa.astype(np.float32) * (2.0 * c1 * c1 - 2.0))
+        out *= 1.0 + asym.astype(np.float32) * c1
+        return out
+
+    # tuning curves at the 720 effective angles
+    f = tuning(theta)
 
     # scale so the stimulus-driven variance over single trials is `share` (z-scored units)
     w = (counts.ravel() / N_TRIALS).astype(np.float32)
     mean_f = w @ f
     var_f = np.maximum(w @ (f * f) - mean_f * mean_f, 1e-12)
     gain = np.sqrt(share / var_f).astype(np.float32)
+    if directions is not None:  # the scaling above, the tuning at the new session's angles
+        directions = np.asarray(directions, dtype=np.float64).reshape(-1)
+        counts_row = np.maximum(rng.binomial(N_TRIALS, 1.0 / N_BINS, len(directions)), 1)
+        half0 = rng.binomial(counts_row, 0.5)
+        counts = np.stack([half0, counts_row - half0], axis=1)
+        jitter = rng.standard_normal((len(directions), 2)) * ANGLE_JITTER_DEG
+        f = tuning(np.deg2rad(directions[:, None] + jitter).ravel())
     f -= mean_f
     f *= gain
     f *= counts.reshape(-1, 1).astype(np.float32)  # signal sums per group
@@ -172,6 +191,8 @@ def _simulate(n_neurons: int, seed: int, trial_seed: int | None = None
     noise *= np.sqrt(1.0 - share).astype(np.float32)
     f += noise
     del noise
+    if directions is not None:  # its trials do not cover the circle: z-scored as the reference
+        return f.reshape(len(directions), 2, n_neurons), counts
     # z-scoring uses the empirical mean over trials, which includes the noise
     f -= f.sum(axis=0) / N_TRIALS
     return f.reshape(N_BINS, 2, n_neurons), counts
@@ -271,3 +292,30 @@ def make_new_session(size: str = "full", trial_seed: int = 1, seed: int = 0) -> 
         "resp": np.ascontiguousarray(sums.sum(axis=1) / n[:, None], dtype=np.float32),
         "stimuli": np.arange(N_BINS, dtype=np.float64),
     }
+
+
+def _session_at(size: str, directions: np.ndarray, trial_seed: int, seed: int = 0) -> np.ndarray:
+    """Responses of a new session at given directions: the neurons of ``seed``, new trials.
+
+    Parameters
+    ----------
+    size : {"full", "small"}
+        As for :func:`make_surrogate`.
+    directions : array_like of float
+        Stimulus direction of each row in degrees (any real values, not only whole degrees).
+    trial_seed : int
+        Seed of the new trials (counts, shared jitter, noise); any non-negative int.
+    seed : int
+        Seed of the neurons.
+
+    Returns
+    -------
+    ndarray, float32, shape (len(directions), n_neurons)
+        Each row the mean z-scored response over the trials at its direction (as many trials as
+        a 1-degree bin of the 1-degree file has), in the order of ``directions``.
+    """
+    check_choice(size, "size", sorted(SIZES))
+    sums, counts = _simulate(SIZES[size], int(seed), trial_seed=int(trial_seed),
+                             directions=directions)
+    n = counts.sum(axis=1).astype(np.float32)
+    return np.ascontiguousarray(sums.sum(axis=1) / n[:, None], dtype=np.float32)
