@@ -2,10 +2,25 @@
 
 Students define ``predict(resp)`` in their notebook (the cell ``written_extracredit_competition``).
 The grader scores it on a held-out set that no student has: a *new recording session* of the
-surrogate population (:func:`nmautils.surrogate.make_new_session`: the same neurons, new trials),
-at the assignment's tilts (-90..90 degrees), its rows shuffled, all drawn from the grader's seed
-(``--competition-seed``; a fixed default, which instructors should replace by a private number:
-the default is in this public file).
+surrogate population (the same neurons, new trials) at tilts drawn uniformly from [-90, 90)
+degrees, continuous, between :data:`MIN_ROWS` and :data:`MAX_ROWS` of them (:func:`heldout_set`).
+
+The held-out set derives from a private seed only (:func:`heldout_set`)
+-----------------------------------------------------------------------
+
+There is no public default seed. The class grader draws one seed per class run in its parent
+process (:func:`draw_seed`, 128 bits from :mod:`secrets`) unless the instructor gives one
+(``--competition-seed``, at least :data:`MIN_SEED`: a smaller number could be found by a
+search), so every student is scored on the same held-out set; plain ``nbgrader autograde`` draws
+one per grading process (:func:`process_seed`). The seed never enters the kernel. It is recorded
+for the instructor in each graded notebook's metadata (:data:`METADATA_KEY`) and in the class
+run's ``competition.json``; everything else (report, CSV, feedback) carries only its
+:func:`fingerprint`, and results made on different held-out sets are never ranked together.
+
+A kernel can import this module and :mod:`nmautils.surrogate` and knows the neurons (the public
+data files come from them), but not the tilts: they come from a stream of the private seed of
+their own, and the rows (one per tilt, in the order drawn) hold responses only. Being continuous
+and random, the tilts are no known grid whose order alone would give them away.
 
 How a score is made, and why a submission cannot fake it
 ---------------------------------------------------------
@@ -13,14 +28,14 @@ How a score is made, and why a submission cannot fake it
 1. :class:`nmautils.course.guard.GuardedExecute` runs the student's notebook as usual. After the
    last cell it makes the held-out set **in the grader's process**, writes only the *responses*
    to a file in the kernel's private socket folder, resets the kernel's state
-   (:func:`nmautils.course.kernel_guard.reset`) and runs :data:`KERNEL_CODE`, which calls
+   (:func:`nmautils.course.kernel_guard.reset`) and runs :func:`kernel_code`, which calls
    ``predict`` once and hands back its numbers.
 2. The grader computes the mean squared error itself (:func:`mse`) against tilts that never
    enter the kernel, and stores the result, signed with a key of this grading run
    (:func:`sign`), in the graded notebook's metadata (:data:`METADATA_KEY`).
 3. The class grader (:mod:`nmautils.course.classgrade`) accepts only correctly signed results,
-   ranks them (:func:`winners`) and writes +5 as extra credit of the competition cell into the
-   gradebook for everyone with the lowest error.
+   ranks those made on its held-out set (:func:`winners`) and writes +5 as extra credit of the
+   competition cell into the gradebook for everyone with the lowest error.
 
 Whatever student code does inside its kernel - printing a score, redefining ``print``, the MSE
 function or builtins, patching numpy, faking the value handed back - it can only change which
@@ -40,6 +55,7 @@ import hashlib
 import hmac
 import json
 import math
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +63,12 @@ import numpy as np
 
 #: Notebook metadata key under which GuardedExecute stores the signed result.
 METADATA_KEY = "nmautils_competition"
-#: Seed of the held-out session when the instructor gives none.
-DEFAULT_SEED = 20260613
+#: Bits of a seed the grader draws.
+SEED_BITS = 128
+#: Smallest seed an instructor may give (smaller ones could be found by a search).
+MIN_SEED = 2**64
+#: Fewest and most held-out stimuli (their number is drawn from the seed too).
+MIN_ROWS, MAX_ROWS = 180, 240
 #: Seconds ``predict`` may take.
 DEFAULT_TIMEOUT = 60
 #: Name of the kernel variable that holds the JSON answer of :data:`KERNEL_CODE`.
@@ -87,7 +107,53 @@ def grading_data() -> tuple[str | None, str]:
     return surrogate.default_size(), ""
 
 
-def heldout_set(size: str, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, np.ndarray]:
+def draw_seed() -> int:
+    """A fresh private seed: :data:`SEED_BITS` random bits (from :mod:`secrets`) below a 1."""
+    # the leading 1 keeps every drawn seed above MIN_SEED, so it passes check_seed like a given one
+    return 2**SEED_BITS + secrets.randbits(SEED_BITS)
+
+
+_process_seed: list[int] = []
+
+
+def process_seed() -> int:
+    """The seed of this process: drawn (:func:`draw_seed`) on the first call, then the same.
+
+    Plain ``nbgrader autograde`` grades one student after another in one process; they all get
+    this seed, hence the same held-out set.
+    """
+    if not _process_seed:
+        _process_seed.append(draw_seed())
+    return _process_seed[0]
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` when it is an int of at least :data:`MIN_SEED`.
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an int (bools are not).
+    ValueError
+        If it is below :data:`MIN_SEED`: a kernel could find it by trying numbers.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"the competition seed should be an int, but got {type(seed).__name__}")
+    if int(seed) < MIN_SEED:
+        raise ValueError(
+            "the competition seed should be a private number of at least 2**64 (20 digits), "
+            "a smaller one could be found by a search; leave it out to have one drawn, or use "
+            "python -c 'import secrets; print(2**64 + secrets.randbits(128))'")
+    return int(seed)
+
+
+def fingerprint(seed: int) -> str:
+    """A short hash of ``seed``: names its held-out set without revealing it."""
+    text = f"nmautils-competition-seed:{check_seed(seed)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def heldout_set(size: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The held-out responses and tilts: a new session of the surrogate population.
 
     Parameters
@@ -95,22 +161,25 @@ def heldout_set(size: str, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, np.nda
     size : {"full", "small"}
         Surrogate size the students' notebooks ran on.
     seed : int
-        The grader's seed (new trials and the order of the rows).
+        The grader's private seed (:func:`check_seed`); the only source of the tilts, their
+        number and the new trials.
 
     Returns
     -------
-    resp : np.ndarray, float32, shape (181, n_neurons)
-        Responses to directions 0..180 degrees of the new session, rows shuffled.
-    tilts : np.ndarray, float64, shape (181,)
-        Their tilts (direction - 90), in the same shuffled order.
+    resp : np.ndarray, float32, shape (n, n_neurons)
+        Responses of the new session, one row per tilt; ``n`` is between :data:`MIN_ROWS` and
+        :data:`MAX_ROWS`.
+    tilts : np.ndarray, float64, shape (n,)
+        The tilts (direction - 90 degrees), uniform in [-90, 90), in the order of the rows.
     """
-    from ..surrogate import make_new_session
+    from ..surrogate import _session_at
 
-    session = make_new_session(size, trial_seed=int(seed))
-    keep = session["stimuli"] <= 180
-    resp, tilts = session["resp"][keep], session["stimuli"][keep] - 90.0
-    order = np.random.default_rng([int(seed), 1]).permutation(len(tilts))
-    return np.ascontiguousarray(resp[order]), tilts[order]
+    # separate streams: the trials' noise, which shapes the responses, says nothing of the tilts
+    tilt_stream, trial_stream = np.random.SeedSequence(check_seed(seed)).spawn(2)
+    rng = np.random.default_rng(tilt_stream)
+    tilts = rng.uniform(-90.0, 90.0, int(rng.integers(MIN_ROWS, MAX_ROWS + 1)))
+    trial_seed = int.from_bytes(trial_stream.generate_state(4, np.uint32).tobytes(), "little")
+    return _session_at(size, tilts + 90.0, trial_seed), tilts
 
 
 def kernel_code(path: str | Path, function: str) -> str:
