@@ -222,7 +222,7 @@ def redact_notebook(nb: NotebookNode, secrets: Secrets | Iterable[str],
     Returns
     -------
     int
-        How many strings were changed.
+        How many outputs and cells were changed.
     """
     secrets = _as_secrets(secrets)
     known = list(known)
