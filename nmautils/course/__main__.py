@@ -155,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("--workers", type=int, default=2)
     p_grade.add_argument("--out", default="graded", help="gradebook.db, grades.csv, report.txt")
     p_grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    p_grade.add_argument("--submission-timeout", type=int, default=None,
+                         help="seconds for one whole submission, restarts included (default: "
+                              "GuardedExecute.submission_timeout, 600); cells left when it runs "
+                              "out score 0 and the report says why")
     p_grade.add_argument("--feedback", action="store_true", help="also write sanitised HTML feedback")
     p_grade.add_argument("--root", default=None,
                          help="the course folder (nbgrader_config.py + source/); default: the "
@@ -163,16 +167,17 @@ def main(argv: list[str] | None = None) -> int:
                          help="grade without the bubblewrap sandbox (student code then runs with "
                               "your rights); only when no sandbox can be made")
     p_grade.add_argument("--competition-seed", type=int, default=None,
-                         help="seed of the competition's held-out set (assignments with a "
-                              "competition); use a private number, the default is public")
+                         help="private seed of the competition's held-out set (assignments "
+                              "with a competition), at least 2**64; default: one drawn for this "
+                              "run, written to <out>/competition.json")
     args = parser.parse_args(argv)
     if args.command == "grade":
         from . import classgrade
 
         return classgrade.main(args.assignment, args.submitted, args.out, args.workers,
                                args.timeout, args.feedback, sandbox=not args.no_sandbox,
-                               root=args.root, **({} if args.competition_seed is None else
-                                                  {"competition_seed": args.competition_seed}))
+                               root=args.root, competition_seed=args.competition_seed,
+                               submission_timeout=args.submission_timeout)
     if args.command == "build":
         return cmd_build(args.assignments)
     if args.command == "check":

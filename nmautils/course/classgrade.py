@@ -20,21 +20,25 @@ What the checks before nbgrader catch (nbgrader alone would fail or mislead):
   instructor is told which.
 
 An assignment with a competition (:mod:`nmautils.course.competition`: assignment 3's decoder)
-has every submission's function scored on a held-out set by the grader (signed with a key of this
-run); the lowest error(s) get the bonus as extra credit of the competition cell in the gradebook,
-and the report lists everyone's result.
+has every submission's function scored on one held-out set by the grader (signed with a key of
+this run; the set's private seed is drawn once per run unless given, and written to
+``<out>/competition.json`` only); the lowest error(s) get the bonus as extra credit of the
+competition cell in the gradebook, and the report lists everyone's result.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import json
+import os
 import re
 import secrets
 import shutil
 import tempfile
 import time
 import traceback
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -83,8 +87,11 @@ class GradingTask:
     feedback: bool = False
     sandbox: bool = True
     course_root: str = str(REPO_ROOT)  # where nbgrader_config.py is
-    competition_seed: int = competition_mod.DEFAULT_SEED
+    competition_seed: int | None = None  # the class run's; None: the worker draws its own
     competition_key: str = ""  # signs the competition results of this class run
+    fixture_seed: int = -1  # the hidden tests' fixtures of this class run (-1: the worker's own)
+    references: dict = field(default_factory=dict)  # the model answer's values for that seed
+    submission_timeout: int | None = None  # seconds for the whole submission (None: configured)
 
 
 # -- template course ---------------------------------------------------------------------------
@@ -95,6 +102,31 @@ def make_template(assignment: str, root: Path, repo_root: Path = REPO_ROOT) -> P
     course.generate(assignment)
     course.warm_caches(assignment)  # before the workers fork: they inherit the warm cache
     return root
+
+
+def prime_references(template: Path, assignment: str, fixture_seed: int,
+                     timeout: int | None = None, sandbox: bool = True,
+                     repo_root: Path = REPO_ROOT) -> dict[str, dict]:
+    """Compute, once for the class run, what the model answer reports in every hidden test of
+    ``assignment`` on the fixtures of ``fixture_seed``; keep it in this process's cache (forked
+    workers inherit it) and return it for the tasks (workers started otherwise).
+
+    Returns
+    -------
+    dict
+        ``{reference key: {test grade id: {name: record}}}`` for each notebook.
+    """
+    from . import verdicts
+    from .guard import compute_references
+
+    config = Course(template, repo_root, timeout=timeout, sandbox=sandbox).config
+    found = {}
+    for path in sorted((template / "source" / assignment).glob("*.ipynb")):
+        key = verdicts.reference_key(path.read_text(), fixture_seed)
+        if key not in verdicts.REFERENCES:
+            verdicts.REFERENCES[key] = compute_references(path, fixture_seed, config, sandbox)
+        found[key] = verdicts.REFERENCES[key]
+    return found
 
 
 def expected_notebooks(template: Path, assignment: str) -> list[str]:
@@ -289,8 +321,7 @@ def grade_student(task: GradingTask) -> StudentGrade:
                 return grade
             course = Course(root, Path(task.course_root), timeout=task.timeout,
                             sandbox=task.sandbox,
-                            settings={"competition_seed": task.competition_seed,
-                                      "competition_key": task.competition_key})
+                            settings=_settings(task))
             autograde(course, task, grade)
     except Exception as exc:  # never let one student stop the class run
         grade.status = "flagged"
@@ -301,6 +332,20 @@ def grade_student(task: GradingTask) -> StudentGrade:
     finally:
         grade.seconds = time.perf_counter() - start
     return grade
+
+
+def _settings(task: GradingTask) -> dict:
+    """The ``GuardedExecute`` settings of a task; its reference values go into this process's
+    cache, so that the worker does not compute them again."""
+    from . import verdicts
+
+    settings = {"competition_seed": task.competition_seed, "competition_key": task.competition_key,
+                "fixture_seed": task.fixture_seed}
+    if task.submission_timeout is not None:
+        settings["submission_timeout"] = int(task.submission_timeout)
+    for key, values in task.references.items():
+        verdicts.REFERENCES.setdefault(key, values)
+    return settings
 
 
 def _context():
@@ -321,6 +366,8 @@ class ClassResult:
     grades: list[StudentGrade]
     seconds: float
     workers: int
+    #: the report's line about the competition seed (never the seed itself)
+    competition: str = ""
 
     @property
     def per_minute(self) -> float:
@@ -347,16 +394,39 @@ def find_students(submitted: Path) -> list[str]:
     return sorted(p.name for p in Path(submitted).iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def award_competition(assignment: str, grades: list[StudentGrade]) -> list[str]:
+def award_competition(assignment: str, grades: list[StudentGrade],
+                      fingerprint: str | None = None) -> list[str]:
     """Give the competition's bonus (as extra credit) to the students with the lowest held-out
-    error; return their names. Each student gets a message with their result."""
+    error; return their names. Each student gets a message with their result.
+
+    Parameters
+    ----------
+    assignment : str
+        The assignment; one without a competition awards nothing.
+    grades : list of StudentGrade
+        The class's grades, with their verified competition records.
+    fingerprint : str, optional
+        Seed fingerprint (:func:`nmautils.course.competition.fingerprint`) of the held-out set
+        to rank on; by default the one most results were made on. Results made on another
+        held-out set are not ranked, and their students are told so.
+
+    Returns
+    -------
+    list of str
+        The winners (all of them on a tie; none when nobody has a result on that set).
+    """
     spec = competition_mod.COMPETITIONS.get(assignment)
     if spec is None:
         return []
+    ok = [g.competition for g in grades if (g.competition or {}).get("status") == "ok"]
+    if fingerprint is None and ok:
+        counts = Counter(r.get("fingerprint") for r in ok)
+        fingerprint = max(sorted(counts, key=str), key=counts.__getitem__)
     errors = {}
     for g in grades:
         record = g.competition or {}
-        errors[g.student] = record.get("mse") if record.get("status") == "ok" else None
+        same_set = record.get("fingerprint") == fingerprint
+        errors[g.student] = record.get("mse") if record.get("status") == "ok" and same_set else None
     best = competition_mod.winners(errors)
     for g in grades:
         record = g.competition or {}
@@ -367,6 +437,9 @@ def award_competition(assignment: str, grades: list[StudentGrade]) -> list[str]:
         elif errors[g.student] is not None:
             g.messages.append(f"competition: held-out MSE {errors[g.student]:.6g} (lowest "
                               f"{errors[best[0]]:.6g})")
+        elif record.get("status") == "ok":
+            g.messages.append(f"competition: not ranked (scored on another held-out set: seed "
+                              f"fingerprint {record.get('fingerprint')}, not {fingerprint})")
         elif record:
             g.messages.append(_first_line(f"competition: not ranked ({record.get('status')}"
                                           f"{': ' + record['error'] if record.get('error') else ''})"))
@@ -375,17 +448,40 @@ def award_competition(assignment: str, grades: list[StudentGrade]) -> list[str]:
     return best
 
 
+def record_competition(assignment: str, seed: int, drawn: bool, winners: list[str],
+                       out: Path) -> str:
+    """Write the class run's competition seed to ``out/competition.json`` (readable by its owner
+    only) and return the report's line about it, which names the seed's fingerprint only."""
+    path = Path(out) / "competition.json"
+    fingerprint = competition_mod.fingerprint(seed)
+    record = {"assignment": assignment, "seed": str(seed), "fingerprint": fingerprint,
+              "drawn": drawn, "winners": winners}
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(record, fh, indent=1)
+    origin = "drawn for this run" if drawn else "given (--competition-seed)"
+    return (f"competition seed: {origin} (recorded in {path.name} and in the autograded "
+            f"notebooks' metadata '{competition_mod.METADATA_KEY}'), fingerprint {fingerprint}")
+
+
 def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                 timeout: int | None = None, feedback: bool = False, sandbox: bool = True,
                 repo_root: Path = REPO_ROOT, students: list[str] | None = None,
-                competition_seed: int = competition_mod.DEFAULT_SEED) -> ClassResult:
+                competition_seed: int | None = None,
+                submission_timeout: int | None = None) -> ClassResult:
     """Grade every student folder of ``submitted``; write the gradebook, CSV and report to ``out``.
 
     For an assignment with a competition (:mod:`nmautils.course.competition`) every submission's
-    function is scored on a held-out set made from ``competition_seed``, and the lowest error(s)
-    get the bonus as extra credit in the gradebook.
+    function is scored on one held-out set made from ``competition_seed`` (a private number of
+    at least 2**64; None: one drawn here, for this run), and the lowest error(s) get the bonus
+    as extra credit in the gradebook. The seed goes to ``out/competition.json``.
     """
     submitted, out = Path(submitted), Path(out)
+    spec = competition_mod.COMPETITIONS.get(assignment)
+    drawn = competition_seed is None
+    # drawn here, before the workers start, so that every student meets the same held-out set
+    seed = competition_mod.draw_seed() if drawn else competition_mod.check_seed(competition_seed)
     if sandbox:
         from .sandbox import check_available
 
@@ -396,8 +492,15 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
         template = make_template(assignment, Path(tmp) / "template", repo_root)
         key = secrets.token_hex(16)
-        tasks = [GradingTask(assignment, s, str(submitted / s), str(template), str(out), timeout,
-                             feedback, sandbox, str(repo_root), int(competition_seed), key)
+        fixture_seed = secrets.randbelow(2**31)
+        references = prime_references(template, assignment, fixture_seed, timeout, sandbox,
+                                      repo_root)
+        tasks = [GradingTask(assignment=assignment, student=s, folder=str(submitted / s),
+                             template=str(template), out=str(out), timeout=timeout,
+                             feedback=feedback, sandbox=sandbox, course_root=str(repo_root),
+                             competition_seed=seed, competition_key=key,
+                             fixture_seed=fixture_seed, references=references,
+                             submission_timeout=submission_timeout)
                  for s in students]
         if workers <= 1:
             grades = [_task(t) for t in tasks]
@@ -406,10 +509,12 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
             with environment(thread_budget(workers)), \
                     ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
                 grades = list(pool.map(_task, tasks, chunksize=1))
-        award_competition(assignment, grades)
+        best = award_competition(assignment, grades, competition_mod.fingerprint(seed))
         write_gradebook(assignment, template, grades, out / "gradebook.db")
     seconds = time.perf_counter() - start
     result = ClassResult(assignment, grades, seconds, workers)
+    if spec is not None:
+        result.competition = record_competition(assignment, seed, drawn, best, out)
     write_csv(result, out / "grades.csv")
     (out / "report.txt").write_text(report(result))
     return result
@@ -471,6 +576,8 @@ def write_csv(result: ClassResult, path: Path) -> None:
 def report(result: ClassResult) -> str:
     lines = [f"{result.assignment}: {len(result.grades)} submissions in {result.seconds:.1f} s "
              f"with {result.workers} worker(s): {result.per_minute:.1f} submissions/minute"]
+    if result.competition:
+        lines.append(result.competition)
     for g in result.grades:
         bonus = f" +{g.extra_credit:g} extra credit" if g.extra_credit else ""
         lines.append(f"{g.student:24s} {g.status:8s} {g.score:g}/{g.max_score:g}{bonus}  "
@@ -481,15 +588,22 @@ def report(result: ClassResult) -> str:
 
 def main(assignment: str, submitted: str, out: str, workers: int, timeout: int | None,
          feedback: bool, sandbox: bool = True, root: str | None = None,
-         competition_seed: int = competition_mod.DEFAULT_SEED) -> int:
+         competition_seed: int | None = None, submission_timeout: int | None = None) -> int:
     from .grading import CourseNotFound, find_course_root
     from .sandbox import SandboxUnavailable
 
+    if competition_seed is not None:
+        try:
+            competition_mod.check_seed(competition_seed)
+        except (TypeError, ValueError) as exc:
+            print(f"error: {exc}")
+            return 2
     try:
         course_root = find_course_root(root) if root else _default_root()
         result = grade_class(assignment, Path(submitted), Path(out), workers=workers,
                              timeout=timeout, feedback=feedback, sandbox=sandbox,
-                             repo_root=course_root, competition_seed=competition_seed)
+                             repo_root=course_root, competition_seed=competition_seed,
+                             submission_timeout=submission_timeout)
     except (SandboxUnavailable, CourseNotFound) as exc:
         print(f"error: {exc}")
         return 2

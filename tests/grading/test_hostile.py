@@ -1,11 +1,13 @@
 """Hostile submissions cannot forge a grade or touch anything of the instructor's.
 
-Every case of ``tests/harness/hostile_catalogue.py`` is the first answer cell of an otherwise blank
+Every case of the catalogues (``tests/harness/hostile_catalogue.py``, ``hostile_verdicts.py``,
+``hostile_sandbox.py``, ``hostile_leaks.py``) is the first answer cell of an otherwise blank
 submission of tutorial 1, graded together with one honest student by the class grader (two
 workers, sandboxed kernels). The test plants a loopback TCP server and unique markers, then
 checks: no hostile submission scores a point; nothing was read or written outside the scratch
 folder; no connection reached the server; no process of a submission is still running; the
-honest student's full marks and the gradebook are untouched.
+honest student's full marks and the gradebook are untouched. The verdict attacks are graded a
+second time by plain ``nbgrader autograde`` (``test_hostile_nbgrader.py``).
 """
 
 from __future__ import annotations
@@ -22,15 +24,19 @@ from pathlib import Path
 
 import pytest
 from grading_harness import grading_environment
-from hostile_catalogue import CATALOGUE
+from hostile_catalogue import ASSIGNMENT, CELL_TIMEOUT, FIRST_ANSWER, SUBMISSION_TIMEOUT
+from hostile_catalogue import CATALOGUE as BASE_CATALOGUE
+from hostile_leaks import LEAK_CASES
+from hostile_sandbox import SANDBOX_CASES
+from hostile_verdicts import VERDICT_CASES
 
 from nmautils.course import classgrade, notebooks, sandbox
 from nmautils.course.build import source_path
 from nmautils.course.grading import REPO_ROOT, generated_release
 
-ASSIGNMENT = "tutorial1_decoding"
-FIRST_ANSWER = "ex_deepnet_relu"
 HONEST = "zz_honest"
+#: Every hostile case, by kind of attack.
+CATALOGUE = (*BASE_CATALOGUE, *VERDICT_CASES, *SANDBOX_CASES, *LEAK_CASES)
 
 
 class _Listener:
@@ -125,7 +131,9 @@ def hostile_run():
         notebooks.write(notebooks.fill_submission(release, source), victim)
         try:
             with grading_environment():
-                result = classgrade.grade_class(ASSIGNMENT, submitted, out, workers=2, timeout=10)
+                result = classgrade.grade_class(ASSIGNMENT, submitted, out, workers=2,
+                                                timeout=CELL_TIMEOUT, feedback=True,
+                                                submission_timeout=SUBMISSION_TIMEOUT)
             running_after = _processes_with(marker)
             time.sleep(6)  # the detached rewriter would strike 4 s after it started
             running_later = _processes_with(marker)
@@ -150,11 +158,13 @@ def hostile_run():
 
 def test_catalogue_covers_every_attack_group():
     groups = {c.group for c in CATALOGUE}
-    assert len(CATALOGUE) >= 15
+    assert len(CATALOGUE) >= 30
+    assert len({c.name for c in CATALOGUE}) == len(CATALOGUE)
     for needed in ("hiding or swallowing test failures", "network", "fork bomb",
                    "filling the disk", "sleeping past the deadline",
                    "processes outliving grading", "write the gradebook, source or release",
-                   "read solutions, hidden tests, other submissions, gradebook"):
+                   "read solutions, hidden tests, other submissions, gradebook",
+                   "forging a verdict", "flooding the grader with output"):
         assert any(needed in g for g in groups), needed
 
 
@@ -203,3 +213,18 @@ def test_grading_refuses_without_a_sandbox(monkeypatch, tmp_path):
                                False) == 2
     finally:
         sandbox._probe.cache_clear()
+
+
+def test_a_submission_gets_no_more_than_its_time_budget(hostile_run):
+    grade = hostile_run.grades["slow_stubborn_cells"]
+    # the kernel start, the last interrupted cell and the restart may add a little
+    assert grade.seconds < SUBMISSION_TIMEOUT + 3 * CELL_TIMEOUT + 30, grade.seconds
+    assert any("time budget" in m for m in grade.messages), grade.messages
+
+
+def test_output_is_capped_per_cell_and_notebook(hostile_run):
+    graded = (hostile_run.out / "autograded" / "huge_display_data" / ASSIGNMENT
+              / f"{ASSIGNMENT}.ipynb")
+    assert graded.stat().st_size < 40 * 2**20, graded.stat().st_size
+    assert "was dropped" in hostile_run.outputs("huge_display_data")
+
