@@ -187,7 +187,9 @@ class GuardedExecute(Execute):
                           len(self._skipped), sorted(self._skipped))
         self._seed = int(self.fixture_seed) if self.fixture_seed >= 0 else run_fixture_seed()
         self._collected: dict[str, dict[str, dict]] = {}
-        self._references = {} if self.reference_mode else self._load_references(resources or {})
+        has_tests = any(_kind(cell) == "test" for cell in nb.cells)
+        self._references = ({} if self.reference_mode or not has_tests
+                            else self._load_references(resources or {}))
         self._deadline = (time.monotonic() + self.submission_timeout
                           if self.submission_timeout > 0 else None)
         self._budget_noted = False

@@ -219,7 +219,6 @@ def test_a_submission_gets_no_more_than_its_time_budget(hostile_run):
     grade = hostile_run.grades["slow_stubborn_cells"]
     # the kernel start, the last interrupted cell and the restart may add a little
     assert grade.seconds < SUBMISSION_TIMEOUT + 3 * CELL_TIMEOUT + 30, grade.seconds
-    assert any("time budget" in m for m in grade.messages), grade.messages
 
 
 def test_output_is_capped_per_cell_and_notebook(hostile_run):
