@@ -1,24 +1,34 @@
-"""Feedback without leaks: scores, visible checks and error messages, never hidden tests or rubrics.
+"""Feedback without leaks: scores, visible checks and error messages, never hidden tests or rubrics,
+and HTML that runs nothing.
 
-One tutorial1_decoding submission (one answer blank, one wrong in a way only the hidden tests
-catch) is autograded and its feedback generated through nbgrader with the project's
-configuration; the assertions read the HTML. The sanitiser itself is also checked on every
-assignment's source notebook (no execution).
+Two tutorial1_decoding submissions are autograded and their feedback generated through nbgrader
+with the project's configuration; the assertions read the HTML. One student leaves an answer
+blank and gets one wrong in a way only the hidden tests catch; the other is hostile (its network
+raises the running test cell's source, ``_ih[-1]``, and it displays script-carrying HTML). The
+sanitiser is also checked on every assignment's source notebook, and each defence on notebooks
+built here, rendered with nbgrader's feedback template: every hostile payload is active (or the
+secret readable) without the defence, and gone with it.
 """
 
 from __future__ import annotations
 
+import copy
 import html
+import os
 import re
+import sys
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from grading_harness import grading_environment, load_mutants, source_and_release, write_class
+from hostile_leaks import LEAK_CASES
 
-from nmautils.course import build, classgrade, feedback, notebooks
+from nmautils.course import build, classgrade, feedback, notebooks, redact
 
 ASSIGNMENT = "tutorial1_decoding"
+LEAKER = "leaker"
 
 
 def _text(path: Path) -> str:
@@ -42,8 +52,16 @@ def _hidden_texts(nb) -> list[str]:
     return [t for t in out if t not in public]
 
 
+def _leak_code() -> str:
+    """The answer cell of the hostile student: ``_ih[-1]`` raised from the network, and HTML
+    with script."""
+    cases = {c.name: c.code for c in LEAK_CASES}
+    return "\n".join(cases[name].format(case=name) for name in ("ih_in_error", "html_script"))
+
+
 @pytest.fixture(scope="module")
-def feedback_html():
+def graded_class():
+    """``(feedback folder, class result, source, release)`` of the two-student class run."""
     with tempfile.TemporaryDirectory(prefix="feedback-") as tmp, grading_environment():
         tmp = Path(tmp)
         source, release = source_and_release(ASSIGNMENT)
@@ -51,12 +69,27 @@ def feedback_html():
         written = tuple(c.grade_id for c in notebooks.graded_cells(source) if c.kind == "written")
         nb = notebooks.fill_submission(release, source, blank=("ex_deepnet_relu", *written),
                                        replace={"ex_mse": load_mutants(ASSIGNMENT)["ex_mse"]})
-        write_class(tmp, ASSIGNMENT, {"student": nb})
+        answers = tuple(c.grade_id for c in notebooks.graded_cells(source)
+                        if c.kind in ("answer", "written") and c.grade_id != "ex_deepnet_relu")
+        leaker = notebooks.fill_submission(release, source, blank=answers,
+                                           replace={"ex_deepnet_relu": _leak_code()})
+        write_class(tmp, ASSIGNMENT, {"student": nb, LEAKER: leaker})
         result = classgrade.grade_class(ASSIGNMENT, tmp / "submitted", tmp / "out", workers=1,
                                         feedback=True)
-        path = tmp / "out" / "feedback" / "student" / ASSIGNMENT / f"{ASSIGNMENT}.html"
-        assert path.is_file(), classgrade.report(result)
-        yield _text(path), result.grades[0], source
+        yield tmp / "out" / "feedback", result, source, release
+
+
+def _feedback_path(folder: Path, student: str) -> Path:
+    return folder / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+
+
+@pytest.fixture(scope="module")
+def feedback_html(graded_class):
+    folder, result, source, _ = graded_class
+    path = _feedback_path(folder, "student")
+    assert path.is_file(), classgrade.report(result)
+    grade = next(g for g in result.grades if g.student == "student")
+    return _text(path), grade, source
 
 
 def test_feedback_shows_no_hidden_test_and_no_rubric(feedback_html):
@@ -75,7 +108,7 @@ def test_feedback_shows_scores_visible_checks_and_errors(feedback_html):
                            .index("test_deepnet_relu")].source.split(notebooks.BEGIN_HIDDEN)[0]
     assert "check_shape(_out, (4, 1)" in visible and "check_shape(_out, (4, 1)" in text
     assert "NotImplementedError" in text  # the blank answer's error, from the student's own code
-    assert "HiddenTestFailed" in text and feedback.HIDDEN_MESSAGE in text  # wrong MSE, hidden only
+    assert "HiddenTestFailed" in text and "hidden test failed" in text  # wrong MSE, hidden only
 
 
 @pytest.mark.parametrize("assignment", build.assignments())
@@ -102,3 +135,237 @@ def test_error_raised_in_hidden_region_is_scrubbed():
     feedback.sanitize_cell(visible)
     assert "secret" not in str(cell) and cell.outputs[0].ename == "HiddenTestFailed"
     assert visible.outputs[0].evalue == "x should be positive"
+
+
+# -- hostile submissions ------------------------------------------------------------------------------
+class _ActiveContent(HTMLParser):
+    """Everything in an HTML page that could run a hostile payload (marked ``PWN``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._script = False
+
+    def handle_starttag(self, tag, attrs):
+        self._script = tag == "script"
+        if tag in ("iframe", "object", "embed", "frame"):
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}={value}>")
+            elif value and re.search(r"javascript:|vbscript:|data:text/html", value, re.I):
+                self.found.append(f"<{tag} {name}={value[:40]}>")
+
+    def handle_data(self, data):
+        if self._script and "PWN" in data:
+            self.found.append(f"<script>{data.strip()[:40]}")
+
+    def handle_endtag(self, tag):
+        self._script = False
+
+
+def _active(page: str) -> list[str]:
+    parser = _ActiveContent()
+    parser.feed(page)
+    return parser.found
+
+
+def _render(nb, template: str = "feedback", **config) -> str:
+    """``nb`` as nbgrader's feedback template (or nbconvert's ``classic``) renders it."""
+    import nbgrader
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    c = Config()
+    for key, value in config.items():
+        setattr(c.HTMLExporter, key, value)
+    formgrader = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
+    css = os.path.join(formgrader, "static", "node_modules", "bootstrap", "dist", "css")
+    exporter = HTMLExporter(config=c, template_name=template, extra_template_paths=[css],
+                            extra_template_basedirs=[os.path.join(formgrader, "templates")])
+    resources = {"nbgrader": {"notebook": ASSIGNMENT, "score": 0, "max_score": 1,
+                              "late_penalty": 0}}
+    return exporter.from_notebook_node(nb, resources=resources)[0]
+
+
+def _display(data: dict, metadata: dict | None = None):
+    return notebooks.nbformat.v4.new_output("display_data", data=data, metadata=metadata or {})
+
+
+def _written(text: str):
+    cell = notebooks.nbformat.v4.new_markdown_cell(text)
+    cell.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False,
+                                 "grade_id": "written_x", "points": 1, "score": 0,
+                                 "schema_version": 3}
+    return cell
+
+
+_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+#: One hostile payload each: where a submission can put HTML that the templates insert raw.
+PAYLOADS = {
+    "html_script": lambda nb: nb.cells[0].outputs.append(
+        _display({"text/html": "<script>alert('PWN')</script>"})),
+    "html_onerror": lambda nb: nb.cells[0].outputs.append(
+        _display({"text/html": "<img src=x onerror=\"alert('PWN')\">"})),
+    "html_javascript_url": lambda nb: nb.cells[0].outputs.append(
+        _display({"text/html": "<a href=\"javascript:alert('PWN')\">click</a>"})),
+    "html_iframe": lambda nb: nb.cells[0].outputs.append(
+        _display({"text/html": "<iframe src=\"data:text/html,<script>alert('PWN')</script>\">"})),
+    "html_style_url": lambda nb: nb.cells[0].outputs.append(
+        _display({"text/html": "<div style=\"background:url(javascript:alert('PWN'))\">x</div>"})),
+    "markdown_output_script": lambda nb: nb.cells[0].outputs.append(
+        _display({"text/markdown": "# Result <script>alert('PWN')</script>"})),
+    "markdown_output_link": lambda nb: nb.cells[0].outputs.append(
+        _display({"text/markdown": "[click](javascript:alert('PWN'))"})),
+    "javascript_output": lambda nb: nb.cells[0].outputs.append(
+        _display({"application/javascript": "alert('PWN')", "text/plain": "<JS>"})),
+    "image_size_attribute": lambda nb: nb.cells[0].outputs.append(
+        _display({"image/png": _PNG}, {"image/png": {"width": "1 onerror=alert('PWN')"}})),
+    "widget_state": lambda nb: nb.metadata.update(widgets={
+        "application/vnd.jupyter.widget-state+json": {"state": {"m": {"state": {
+            "value": "<img src=x onerror=alert('PWN')>"}}}}}),
+    "markdown_cell_script": lambda nb: nb.cells.append(
+        notebooks.nbformat.v4.new_markdown_cell("Notes\n\n<script>alert('PWN')</script>")),
+    "markdown_cell_svg_onload": lambda nb: nb.cells.append(
+        notebooks.nbformat.v4.new_markdown_cell("<svg onload=\"alert('PWN')\"><circle r=2></svg>")),
+    "markdown_cell_link": lambda nb: nb.cells.append(
+        notebooks.nbformat.v4.new_markdown_cell("See [this](jav&#x61;script:alert('PWN')).")),
+    "written_answer_onerror": lambda nb: nb.cells.append(
+        _written("My answer <img src=x onerror=\"alert('PWN')\">")),
+}
+
+
+def _hostile(payload: str):
+    nb = notebooks.nbformat.v4.new_notebook(
+        cells=[notebooks.nbformat.v4.new_code_cell("show()")])
+    PAYLOADS[payload](nb)
+    return nb
+
+
+@pytest.mark.parametrize("payload", [p for p in PAYLOADS if p != "widget_state"])
+def test_feedback_html_runs_no_payload(payload):
+    """(nbgrader's feedback template writes no widget state; formgrader's does.)"""
+    assert _active(_render(_hostile(payload))), "the payload is active without the cleaner"
+    assert not _active(_render(feedback.sanitize(_hostile(payload))))
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_formgrader_exporter_runs_no_payload(payload):
+    """formgrader's exporter is configured from nbgrader_config.py: the same cleaning there."""
+    nb = _hostile(payload)
+    assert _active(_render(nb, "classic")), "the payload is active without the cleaner"
+    page = _render(nb, "classic", preprocessors=feedback.formgrader_preprocessors())
+    assert not _active(page)
+
+
+def test_formgrader_cleaning_keeps_hidden_tests_for_the_instructor():
+    source = notebooks.read(build.source_path(ASSIGNMENT))
+    page = _render(copy.deepcopy(source), "classic",
+                   preprocessors=feedback.formgrader_preprocessors())
+    assert notebooks.BEGIN_HIDDEN in html.unescape(page)
+
+
+def test_svg_is_reduced_to_drawing():
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+           'onload="alert(1)"><script>alert(2)</script><a xlink:href="javascript:alert(3)">'
+           '<circle r="5" fill="url(#g)"/></a><foreignObject><img onerror="alert(4)"/>'
+           '</foreignObject><set attributeName="href" to="javascript:alert(5)"/></svg>')
+    clean = feedback.sanitize_svg(svg)
+    assert "<circle" in clean and 'fill="url(#g)"' in clean
+    assert not re.search(r"alert|script|onload|foreignObject|<set", clean)
+    assert feedback.sanitize_svg("<svg onload=alert(1)>not xml") is None
+    nb = _hostile("html_script")
+    nb.cells[0].outputs = [_display({"image/svg+xml": svg})]
+    page = _render(feedback.sanitize(nb), skip_svg_encoding=True)  # SVG inlined into the page
+    assert not _active(page) and "alert(" not in page
+
+
+def test_markdown_without_html_is_left_alone():
+    text = "Results: $a<b$ and **bold**\n\n```python\nif a < b:\n    pass\n```"
+    assert feedback.sanitize_markdown(text) == text
+
+
+def _leak_outputs(cell_source: str) -> list:
+    """What a submission that reads the running cell's source (``_ih[-1]``) leaves in it."""
+    from IPython.core.ultratb import AutoFormattedTB
+
+    try:
+        raise RuntimeError(cell_source)
+    except RuntimeError:
+        traceback = AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
+    nbf = notebooks.nbformat.v4
+    return [nbf.new_output("stream", name="stdout", text=repr(["", cell_source]) + "\n"),
+            _display({"text/html": "<pre>" + html.escape(cell_source) + "</pre>",
+                      "text/plain": repr(cell_source)}),
+            nbf.new_output("error", ename="RuntimeError", evalue=cell_source,
+                           traceback=traceback)]
+
+
+@pytest.fixture(scope="module")
+def secrets():
+    source, release = source_and_release(ASSIGNMENT)
+    return source, redact.secrets_from_notebooks(source, release)
+
+
+def _secret_text(text: str, secrets: redact.Secrets) -> list[str]:
+    """Secret lines readable in ``text`` (whitespace ignored; markers are allowed)."""
+    flat = "".join(text.split())
+    return [s for s in secrets.lines
+            if not notebooks.marker_at(s) and "".join(s.split()) in flat]
+
+
+def test_copied_hidden_tests_are_redacted_in_the_feedback(secrets):
+    source, secret_lines = secrets
+    nb = copy.deepcopy(source)  # an autograded notebook holds the source's test cells
+    test_cell = next(c for c in nb.cells
+                     if notebooks.nbgrader_meta(c).get("grade_id") == "test_deepnet_relu")
+    test_cell.outputs = _leak_outputs(test_cell.source)
+    model = next(s for s in secret_lines.lines if "Decodability" in s or "Model answer" in s)
+    nb.cells.append(_written(f"I think:\n{model}"))
+    for cell in nb.cells:  # the student's answers are the release's stubs
+        if notebooks.cell_kind(cell) == "answer":
+            cell.source = "# YOUR CODE HERE\nraise NotImplementedError()"
+        if "nbgrader" in cell.metadata:  # nbgrader's GetGrades adds the scores
+            cell.metadata.nbgrader.setdefault("score", 0)
+            cell.metadata.nbgrader.setdefault("points", 0)
+    old = copy.deepcopy(nb)
+    for cell in old.cells:  # what feedback did before: hidden regions and rubrics removed only
+        feedback.sanitize_cell(cell)
+    assert _secret_text(html.unescape(_render(old)), secret_lines), "the copy leaks without redaction"
+    page = _render(feedback.sanitize(nb, secret_lines))
+    assert not _secret_text(_text_of(page), secret_lines)
+    assert not _secret_text(html.unescape(page), secret_lines)
+    assert redact.PLACEHOLDER in page
+
+
+def _text_of(page: str) -> str:
+    raw = re.sub(r"<style.*?</style>|<script.*?</script>", "", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", raw))
+
+
+def test_feedback_is_refused_without_the_source(secrets, tmp_path):
+    from nbconvert import HTMLExporter
+
+    source, _ = secrets
+    nb = copy.deepcopy(source)
+    resources = {"nbgrader": {"assignment": ASSIGNMENT}}
+    for root, res in ((tmp_path, resources), (tmp_path, {})):
+        exporter = HTMLExporter()
+        exporter.register_preprocessor(feedback.SanitizeFeedback(course_root=str(root)))
+        with pytest.raises(feedback.SecretsUnavailable):
+            exporter.from_notebook_node(copy.deepcopy(nb), resources=res)
+    notebooks.write(source, tmp_path / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    exporter = HTMLExporter()
+    exporter.register_preprocessor(feedback.SanitizeFeedback(course_root=str(tmp_path)))
+    page, _ = exporter.from_notebook_node(nb, resources=resources)
+    assert notebooks.BEGIN_HIDDEN not in page
+
+
+def test_hostile_submission_feedback_leaks_nothing_and_runs_nothing(graded_class, secrets):
+    folder, result, _, _ = graded_class
+    _, secret_lines = secrets
+    path = _feedback_path(folder, LEAKER)
+    assert path.is_file(), classgrade.report(result)
+    page = path.read_text()
+    assert not _active(page)
+    assert not _secret_text(_text_of(page), secret_lines)
