@@ -338,6 +338,32 @@ def test_copied_hidden_tests_are_redacted_in_the_feedback(secrets):
     assert redact.PLACEHOLDER in page
 
 
+def test_formgrader_cleaning_before_the_feedback_sanitiser_keeps_regions_removable(secrets, tmp_path):
+    """With ``HTMLExporter.preprocessors`` set for formgrader, GenerateFeedback's exporter cleans
+    markdown *before* :class:`SanitizeFeedback` drops the marked regions: they must survive."""
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    source = copy.deepcopy(secrets[0])
+    rubric = 'Full marks for "the sum over stimuli" & a sign check, half for either.'
+    task = notebooks.nbformat.v4.new_markdown_cell(
+        f"Explain the loss.\n{notebooks.BEGIN_MARK_SCHEME}\n{rubric}\n{notebooks.END_MARK_SCHEME}")
+    task.metadata["nbgrader"] = {"task": True, "grade": False, "solution": False, "locked": True,
+                                 "grade_id": "task_loss", "points": 1, "schema_version": 3}
+    source.cells.append(task)
+    notebooks.write(source, tmp_path / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    secret_lines = redact.secrets_for_assignment(tmp_path, ASSIGNMENT)
+    assert rubric in secret_lines.lines
+    c = Config()
+    c.HTMLExporter.preprocessors = feedback.formgrader_preprocessors()
+    exporter = HTMLExporter(config=c)
+    exporter.register_preprocessor(feedback.SanitizeFeedback(course_root=str(tmp_path)))
+    page, _ = exporter.from_notebook_node(copy.deepcopy(source),
+                                          resources={"nbgrader": {"assignment": ASSIGNMENT}})
+    assert "sign check" not in _text_of(page)
+    assert redact.PLACEHOLDER not in _text_of(page)  # dropped as a region, not just redacted
+
+
 def _text_of(page: str) -> str:
     raw = re.sub(r"<style.*?</style>|<script.*?</script>", "", page, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", "", raw))
