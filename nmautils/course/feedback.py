@@ -396,8 +396,9 @@ class SanitizeFeedback(Preprocessor):
             try:
                 cache[root, assignment] = redact.secrets_for_assignment(
                     root, assignment, source_dir, release_dir)
-            except (OSError, ValueError) as exc:
-                raise SecretsUnavailable(f"{exc}; no feedback written") from None
+            except Exception as exc:  # unreadable source: refuse, whatever the reason
+                raise SecretsUnavailable(f"cannot read the source of {assignment!r} under "
+                                         f"{root}: {exc}; no feedback written") from None
         return cache[root, assignment]
 
     def preprocess(self, nb, resources):

@@ -146,19 +146,22 @@ class Secrets:
         return self._patterns[line]
 
 
-def _as_secrets(secrets: Secrets | Iterable[str]) -> Secrets:
-    return secrets if isinstance(secrets, Secrets) else Secrets(frozenset(secrets))
+def _as_secrets(secrets: Secrets | Iterable[str] | None) -> Secrets:
+    if isinstance(secrets, Secrets):
+        return secrets
+    return Secrets(frozenset(secrets or ()))
 
 
-def redact_text(text: str, secrets: Secrets | Iterable[str], placeholder: str = PLACEHOLDER) -> str:
+def redact_text(text: str, secrets: Secrets | Iterable[str] | None,
+                placeholder: str = PLACEHOLDER) -> str:
     """``text`` with every secret line replaced by ``placeholder``.
 
     Parameters
     ----------
     text : str
         Any text a person will read: an output, an error message, a report line.
-    secrets : Secrets or iterable of str
-        The secret lines (:func:`secrets_for_assignment`).
+    secrets : Secrets or iterable of str or None
+        The secret lines (:func:`secrets_for_assignment`); None redacts nothing.
     placeholder : str
         What stands in place of a secret.
 
