@@ -9,14 +9,40 @@ processes running after grading. Here every kernel that grades a submission runs
   installation and its site-packages, the ``nmautils`` package and the data cache, and nothing
   else of the machine: no course folder (``source/``, ``release/``, gradebook), no repository, no
   other submission, no home folder. Its working folder is a writable *copy* of its own submission
-  folder on a size-limited tmpfs (``/home/student/<assignment>``), as are ``/tmp`` and ``$HOME``;
-- **network**: none (a new network namespace). The grader talks to the kernel over Unix
-  sockets (ZeroMQ ``ipc`` transport) in a private folder shared with the sandbox;
-- **user**: when the grader runs as root, the kernel runs as an unprivileged user id of its own
-  (``uid_base + pid % 50000``) with no capabilities; otherwise as the grader's user inside a user
-  namespace. The environment is cleared except for an allow-list;
-- **limits**: address space, processes, file size and CPU time (``resource`` limits set before the
-  kernel starts), and the tmpfs size bounds what it can write;
+  folder on a size-limited tmpfs (``/home/student/<assignment>``), as are ``/tmp``, ``$HOME`` and
+  ``/dev/shm``; everything else (``/``, ``/dev``) is read-only;
+- **the grader's files**: no host folder is writable in the sandbox. The grader's connection file
+  lives in a folder the sandbox never sees (``<private>/conn``); the kernel reads its own copy
+  from a read-only folder (:attr:`SandboxedKernelManager.shared_dir`, where the grader may also
+  put files for the kernel to read). So nothing the kernel writes is ever opened, followed or
+  chowned by the grader (a symlink or FIFO in place of a connection file cannot reach it);
+- **sockets**: the grader talks to the kernel over Unix sockets (ZeroMQ ``ipc`` transport) that
+  the kernel creates on a tmpfs of its own (:data:`SOCKET_DISK_BYTES`, inside the sandbox only).
+  The grader reaches them through ``/proc/<pid>/root`` of the sandbox (a link in the grader's
+  private folder). When the grader runs as root, that folder is made read-only for the kernel as
+  soon as its sockets exist: the kernel can then neither replace a socket nor write anything
+  there. As another user, the kernel owns the folder and could replace its sockets by links (the
+  grader would then connect, as itself, to another Unix socket; it opens no file there);
+- **network**: none (a new network namespace);
+- **user**: when the grader runs as root, every kernel runs as an unprivileged user id of its
+  own, drawn at random from ``[uid_base, uid_base + UID_RANGE)`` among ids no running process
+  uses and never reused by the grading process (a restarted kernel keeps its id), with no
+  capabilities; otherwise as the grader's user inside a user namespace. The environment is
+  cleared except for an allow-list. The working folder is not on ``sys.path`` while the kernel
+  starts (``PYTHONSAFEPATH``: a submitted ``ipykernel_launcher.py`` or ``json.py`` is not run)
+  and comes last on it afterwards (a submitted ``numpy.py`` does not replace numpy);
+- **memory**: when the grader may create a cgroup (root, or a delegated cgroup v2 subtree), the
+  kernel and every process it starts share one cgroup with ``memory_gb`` of memory (swap
+  included) and ``processes`` tasks (:class:`Cgroup`); tmpfs files and shared memory count too.
+  Otherwise (a container without a writable ``/sys/fs/cgroup``, or no delegation) the grader
+  logs so and watches the sandbox instead: it adds up the proportional memory (PSS) of the
+  sandbox's processes a few times a second and kills the sandbox above ``memory_gb``
+  (:class:`MemoryWatch`; a fast allocation can overshoot by what it allocates between two looks,
+  and memory no process maps, such as System V shared memory, is not seen). ``RLIMIT_AS`` bounds
+  each process in both cases;
+- **other limits**: processes, file size and CPU time (``resource`` limits set before the kernel
+  starts; as root ``RLIMIT_NPROC`` counts the kernel's own user only, otherwise all processes of
+  the grader's user), and the tmpfs sizes bound what it can write;
 - **processes**: the kernel is pid 1's child in a new PID namespace; when it ends - shut down,
   killed by the grader, or the grader dying - every process it started ends with it.
 
@@ -29,14 +55,21 @@ instructor opts out explicitly.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import logging
 import os
+import secrets
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,15 +108,17 @@ class SandboxLimits:
     Parameters
     ----------
     memory_gb : float
-        Address-space limit of each process in GiB (``RLIMIT_AS``).
+        Memory of the whole sandbox in GiB (its cgroup, or :class:`MemoryWatch` where no cgroup
+        can be made), and the address space of each of its processes (``RLIMIT_AS``).
     processes : int
-        Processes and threads of the sandbox's user (``RLIMIT_NPROC``); stops fork bombs.
+        Processes and threads of the sandbox (cgroup ``pids.max``, and ``RLIMIT_NPROC`` of its
+        user); stops fork bombs.
     file_size_mb : int
         Largest file a process may write, in MiB (``RLIMIT_FSIZE``).
     cpu_seconds : int
         CPU time of each process in seconds (``RLIMIT_CPU``; all threads together).
     disk_mb : int
-        Size of each writable tmpfs (the home/working folder and ``/tmp``), in MiB.
+        Size of each writable tmpfs (the home/working folder, ``/tmp`` and ``/dev/shm``), in MiB.
     """
 
     memory_gb: float = 8.0
@@ -92,15 +127,32 @@ class SandboxLimits:
     cpu_seconds: int = 3600
     disk_mb: int = 512
 
+    @property
+    def memory_bytes(self) -> int:
+        return int(self.memory_gb * 2**30)
+
     def rlimits(self, extra_processes: int = 0) -> dict[str, int]:
         """The ``resource`` limits (name -> value) the sandbox entry sets before the kernel."""
         return {
-            "RLIMIT_AS": int(self.memory_gb * 2**30),
+            "RLIMIT_AS": self.memory_bytes,
             "RLIMIT_NPROC": int(self.processes + extra_processes),
             "RLIMIT_FSIZE": int(self.file_size_mb * 2**20),
             "RLIMIT_CPU": int(self.cpu_seconds),
             "RLIMIT_CORE": 0,
         }
+
+
+#: The limits of a grading kernel unless configured otherwise (the one place they are defined).
+DEFAULT_LIMITS = SandboxLimits()
+#: Size of the tmpfs holding the kernel's sockets (sockets take no space; nothing else belongs).
+SOCKET_DISK_BYTES = 2**20
+#: Sandbox user ids are drawn from ``[uid_base, uid_base + UID_RANGE)``.
+UID_RANGE = 1_000_000
+#: Folders of a kernel's private host folder: the grader's own files (never mounted), files the
+#: kernel may read (mounted read-only at the same path), and the link to the kernel's sockets.
+CONN_DIR, SHARED_DIR, SOCKET_LINK = "conn", "ipc", "sock"
+
+log = logging.getLogger(__name__)
 
 
 def bwrap_executable() -> str | None:
@@ -211,6 +263,9 @@ def sandbox_environment(env: Mapping[str, str], python_bin: str) -> dict[str, st
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "PATH": os.pathsep.join([python_bin, "/usr/local/bin", "/usr/bin", "/bin"]),
         "PYTHONDONTWRITEBYTECODE": "1",
+        # the working folder (the submission) must not shadow ipykernel or the standard library
+        # while the kernel starts (see WORKDIR_ON_PATH for the student's own modules)
+        "PYTHONSAFEPATH": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     })
     cache = _data_cache_dir()
@@ -222,8 +277,20 @@ def sandbox_environment(env: Mapping[str, str], python_bin: str) -> dict[str, st
     return kept
 
 
+#: Added to an ipykernel command: the working folder goes on ``sys.path`` once the kernel runs, and
+#: last, so that a student's own modules import but cannot replace an installed one.
+WORKDIR_ON_PATH = ("--IPKernelApp.exec_lines="
+                   "import sys as _s, os as _o; _s.path.append(_o.getcwd()); del _s, _o")
+
+
+def sandbox_socket_dir(private_dir: Path) -> str:
+    """Where the kernel's sockets live inside the sandbox (a tmpfs of its own; every folder above
+    it is on the sandbox's read-only root, so the kernel cannot move it or put a link there)."""
+    return f"/run/{private_dir.name}"
+
+
 def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_dir: Path,
-                    env: Mapping[str, str], limits: SandboxLimits = SandboxLimits(),
+                    env: Mapping[str, str], limits: SandboxLimits = DEFAULT_LIMITS,
                     uid: int | None = None, extra_processes: int = 0) -> list[str]:
     """The full command line that runs ``kernel_cmd`` inside a sandbox.
 
@@ -231,11 +298,13 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
     ----------
     kernel_cmd : list of str
         The kernel command (``python -m ipykernel_launcher -f <connection file>``); the
-        connection file and sockets must lie in ``private_dir / "ipc"``.
+        connection file must lie in ``private_dir / SHARED_DIR`` and name the socket folder
+        :func:`sandbox_socket_dir`.
     submission : Path or None
         Host folder to copy (read-only mount, then a writable copy) as the working folder.
     private_dir : Path
-        Host folder of this kernel: ``ipc/`` (shared read-write) and ``etc/`` (passwd, group).
+        Host folder of this kernel (:func:`prepare_private_dir`): ``ipc/`` and ``etc/`` (passwd,
+        group) are mounted read-only; nothing of it is writable in the sandbox.
     env : mapping
         The grader's environment; only :data:`ENV_ALLOW` variables pass.
     limits : SandboxLimits
@@ -256,7 +325,8 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed. " + INSTALL_HINT)
     python = kernel_cmd[0]
     ro = readonly_paths(python)
-    ipc = private_dir / "ipc"
+    shared = private_dir / SHARED_DIR
+    sockets = sandbox_socket_dir(private_dir)
     name = submission.name if submission is not None else "work"
     work = f"{SANDBOX_HOME}/{name}"
     disk = str(int(limits.disk_mb * 2**20))
@@ -266,9 +336,11 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
         if (etc / fname).exists():
             args += ["--ro-bind", str(etc / fname), f"/etc/{fname}"]
     args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", disk, "--tmpfs", "/dev/shm", "--chmod", "1777", "/dev/shm",
              "--size", disk, "--tmpfs", "/tmp", "--chmod", "1777", "/tmp",
-             "--size", disk, "--tmpfs", SANDBOX_HOME, "--chmod", "0777", SANDBOX_HOME]
-    for parent in _parent_dirs([*ro, ipc]):
+             "--size", disk, "--tmpfs", SANDBOX_HOME, "--chmod", "0777", SANDBOX_HOME,
+             "--size", str(SOCKET_DISK_BYTES), "--tmpfs", sockets, "--chmod", "0777", sockets]
+    for parent in _parent_dirs([*ro, shared]):
         if parent in ("/tmp", "/home", SANDBOX_HOME):
             continue
         args += ["--perms", "0755", "--dir", parent]
@@ -279,7 +351,9 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
         args += ["--ro-bind", os.path.realpath(venv), str(venv)]
     if submission is not None:
         args += ["--ro-bind", str(submission), SUBMISSION_MOUNT]
-    args += ["--bind", str(ipc), str(ipc)]
+    args += ["--ro-bind", str(shared), str(shared)]
+    # bwrap's own root and /dev are writable tmpfs without a size for a non-root caller's kernel
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
              "--unshare-cgroup-try", "--hostname", "grader", "--die-with-parent",
              "--new-session"]
@@ -293,6 +367,8 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
     args += ["--chdir", SANDBOX_HOME, "--", python, "-I", "-S", str(ENTRY)]
     if uid is not None:
         args += ["--uid", str(uid)]
+    if any("ipykernel" in arg for arg in kernel_cmd):
+        kernel_cmd = [*kernel_cmd, WORKDIR_ON_PATH]
     args += [json.dumps(limits.rlimits(extra_processes)), SUBMISSION_MOUNT, work, "--",
              *kernel_cmd]
     return args
@@ -301,20 +377,49 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
 #: The sandbox entry program (run by path; see :mod:`nmautils.course._sandbox_entry`).
 ENTRY = Path(__file__).with_name("_sandbox_entry.py")
 
+#: User ids this process has handed out (never given to a second kernel).
+_ISSUED_UIDS: set[int] = set()
+_UID_LOCK = threading.Lock()
 
-def sandbox_uid(base: int = 200_000) -> int:
-    """An unprivileged user id for this grading process (distinct per concurrent worker)."""
-    return base + os.getpid() % 50_000
+
+def _proc_entries() -> list[int]:
+    return [int(e) for e in os.listdir("/proc") if e.isdigit()]
+
+
+def _running_uids() -> set[int]:
+    """Every real, effective, saved and filesystem user id of a running process."""
+    uids: set[int] = set()
+    for pid in _proc_entries():
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("Uid:"):
+                        uids.update(int(u) for u in line.split()[1:])
+                        break
+        except (OSError, ValueError):
+            continue
+    return uids
+
+
+def sandbox_uid(base: int = 200_000, span: int = UID_RANGE) -> int:
+    """A fresh unprivileged user id for one kernel: drawn at random from ``[base, base + span)``,
+    used by no running process and never handed out before by this process."""
+    with _UID_LOCK:
+        busy = _running_uids() | _ISSUED_UIDS
+        for _ in range(1000):
+            uid = base + secrets.randbelow(span)
+            if uid not in busy:
+                _ISSUED_UIDS.add(uid)
+                return uid
+    raise RuntimeError(f"no free sandbox user id in [{base}, {base + span})")
 
 
 def _user_process_count() -> int:
     """Processes and threads the current user runs now (they count against ``RLIMIT_NPROC``)."""
     uid, count = os.getuid(), 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in _proc_entries():
         try:
-            with open(f"/proc/{entry}/status") as fh:
+            with open(f"/proc/{pid}/status") as fh:
                 fields = dict(line.split(":", 1) for line in fh if ":" in line)
             if int(fields["Uid"].split()[0]) == uid:
                 count += int(fields.get("Threads", "1").strip() or 1)
@@ -324,10 +429,17 @@ def _user_process_count() -> int:
 
 
 def prepare_private_dir(uid: int | None) -> Path:
-    """A fresh host folder for one kernel: ``ipc/`` (sockets, connection file) and ``etc/``."""
+    """A fresh host folder for one kernel, writable by the grader only.
+
+    ``conn/`` (mode 0700, never mounted) holds the grader's connection file and the kernel's log;
+    ``ipc/`` (:data:`SHARED_DIR`, mounted read-only) the kernel's copy of its connection file and
+    files the grader hands the kernel; ``etc/`` the sandbox's passwd and group files.
+    """
     root = Path(tempfile.mkdtemp(prefix="nmautils-kernel-"))
     os.chmod(root, 0o711)
-    (root / "ipc").mkdir()
+    (root / CONN_DIR).mkdir(mode=0o700)
+    (root / SHARED_DIR).mkdir()
+    os.chmod(root / SHARED_DIR, 0o755)
     (root / "etc").mkdir()
     shown_uid = uid if uid is not None else os.getuid()
     (root / "etc" / "passwd").write_text(
@@ -338,9 +450,6 @@ def prepare_private_dir(uid: int | None) -> Path:
         f"root:x:0:\nstudent:x:{shown_uid}:\nnogroup:x:65534:\n")
     for path in (root / "etc" / "passwd", root / "etc" / "group"):
         os.chmod(path, 0o644)
-    if uid is not None:
-        os.chown(root / "ipc", uid, uid)
-    os.chmod(root / "ipc", 0o700)
     return root
 
 
@@ -361,18 +470,320 @@ def copy_submission(folder: Path, private_dir: Path) -> Path:
     return target
 
 
+def _write_private_file(path: Path, text: str, *, mode: int, uid: int | None) -> None:
+    """Write ``path`` (in a folder only the grader can write) atomically, never through a link."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w") as fh:
+        if uid is not None:
+            os.fchown(fh.fileno(), uid, uid)
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+# -- memory of the whole sandbox --------------------------------------------------------------
+
+def _cgroup_mounts() -> dict[str, tuple[Path, str]]:
+    """Mounted cgroup hierarchies: ``"unified"`` (v2), ``"memory"``, ``"pids"`` (v1) -> (mount
+    point, the cgroup at the mount's root)."""
+    found: dict[str, tuple[Path, str]] = {}
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        parts = line.split()
+        if "-" not in parts:
+            continue
+        sep = parts.index("-")
+        fstype, options = parts[sep + 1], parts[sep + 3].split(",")
+        entry = (Path(parts[4]), parts[3])
+        if fstype == "cgroup2":
+            found.setdefault("unified", entry)
+        elif fstype == "cgroup":
+            for controller in ("memory", "pids"):
+                if controller in options:
+                    found.setdefault(controller, entry)
+    return found
+
+
+def _own_cgroups() -> dict[str, str]:
+    """This process's cgroup per hierarchy (``"unified"``, ``"memory"``, ``"pids"``)."""
+    own: dict[str, str] = {}
+    try:
+        with open("/proc/self/cgroup") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return own
+    for line in lines:
+        _id, controllers, path = line.split(":", 2)
+        for name in (controllers.split(",") if controllers else ["unified"]):
+            own[name] = path
+    return own
+
+
+def _cgroup_dir(mount: Path, mount_root: str, path: str) -> Path:
+    if mount_root != "/" and path.startswith(mount_root):
+        path = path[len(mount_root):]
+    return mount / path.lstrip("/")
+
+
+def _v2_parent(mount: Path, own: Path) -> Path | None:
+    """The nearest cgroup v2 ancestor of ``own`` that can hold a child with the memory and pids
+    controllers (``own`` itself only when it is the root, which may keep processes)."""
+    wanted = {"memory", "pids"}
+    candidates = [own] if own == mount else []
+    candidates += [p for p in own.parents if p.is_relative_to(mount)]
+    for parent in candidates:
+        try:
+            if not wanted <= set((parent / "cgroup.controllers").read_text().split()):
+                continue
+            enabled = set((parent / "cgroup.subtree_control").read_text().split())
+            if not wanted <= enabled:
+                (parent / "cgroup.subtree_control").write_text("+memory +pids")
+            return parent
+        except OSError:
+            continue
+    return None
+
+
+def _join_and_wait(procs_files: list[Path]) -> None:
+    """Move a throw-away process into ``procs_files`` (raises OSError where the grader may not)."""
+    proc = subprocess.Popen(["sleep", "30"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for procs in procs_files:
+            procs.write_text(str(proc.pid))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@functools.lru_cache(maxsize=1)
+def _cgroup_parents() -> tuple[str, tuple[Path, ...]] | str:
+    """``("v2", (parent,))`` or ``("v1", (memory parent, pids parent))`` where this process can
+    make cgroups for its sandboxes, or the reason why it cannot (cached per process)."""
+    mounts, own = _cgroup_mounts(), _own_cgroups()
+    reasons = []
+    if "unified" in mounts and "unified" in own:
+        mount, root = mounts["unified"]
+        parent = _v2_parent(mount, _cgroup_dir(mount, root, own["unified"]))
+        if parent is None:
+            reasons.append(f"no cgroup v2 folder under {mount} is writable with the memory "
+                           "and pids controllers")
+        else:
+            return _checked_parents("v2", (parent,), reasons)
+    if "memory" in mounts and "pids" in mounts and "memory" in own and "pids" in own:
+        parents = tuple(_cgroup_dir(*mounts[c], own[c]) for c in ("memory", "pids"))
+        return _checked_parents("v1", parents, reasons)
+    return "; ".join(reasons) or "no memory cgroup controller is mounted"
+
+
+def _checked_parents(version: str, parents: tuple[Path, ...],
+                     reasons: list[str]) -> tuple[str, tuple[Path, ...]] | str:
+    probe = [p / f"nmautils-probe-{os.getpid()}-{secrets.token_hex(4)}" for p in parents]
+    try:
+        for folder in probe:
+            folder.mkdir()
+        _join_and_wait([folder / "cgroup.procs" for folder in probe])
+        return version, parents
+    except OSError as exc:
+        return "; ".join([*reasons, f"cannot create a cgroup in {parents[0]}: {exc}"])
+    finally:
+        for folder in probe:
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+class Cgroup:
+    """A cgroup (v2, or the v1 memory and pids hierarchies) holding one sandbox's processes.
+
+    Parameters
+    ----------
+    folders : list of Path
+        The cgroup's folder in each hierarchy (one for v2).
+    version : str
+        ``"v2"`` or ``"v1"``.
+    """
+
+    def __init__(self, folders: list[Path], version: str):
+        self.folders = folders
+        self.version = version
+
+    @classmethod
+    def create(cls, limits: SandboxLimits) -> Cgroup | str:
+        """A new cgroup with the memory and task limits of ``limits``, or why none can be made."""
+        found = _cgroup_parents()
+        if isinstance(found, str):
+            return found
+        version, parents = found
+        name = f"nmautils-sandbox-{os.getpid()}-{secrets.token_hex(6)}"
+        folders = [parent / name for parent in parents]
+        memory, tasks = str(limits.memory_bytes), str(int(limits.processes))
+        if version == "v2":
+            settings = [("memory.max", memory), ("memory.swap.max", "0"), ("pids.max", tasks)]
+        else:
+            settings = [("memory.limit_in_bytes", memory), ("memory.memsw.limit_in_bytes", memory),
+                        ("pids.max", tasks)]
+        group = cls(folders, version)
+        try:
+            for folder in folders:
+                folder.mkdir()
+            for fname, value in settings:
+                for folder in folders:
+                    if (folder / fname).exists():
+                        (folder / fname).write_text(value)
+        except OSError as exc:
+            group.remove()
+            return f"cannot set up cgroup {folders[0]}: {exc}"
+        return group
+
+    @property
+    def procs_files(self) -> list[Path]:
+        return [folder / "cgroup.procs" for folder in self.folders]
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        """``cmd`` run by a shell that first moves itself into this cgroup (before bwrap starts,
+        so that no process of the sandbox is ever outside it)."""
+        script = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; '
+                  'n=$((n - 1)); done; exec "$@"')
+        files = [str(f) for f in self.procs_files]
+        return ["/bin/sh", "-c", script, "nmautils-cgroup", str(len(files)), *files, *cmd]
+
+    def pids(self) -> list[int]:
+        found: set[int] = set()
+        for procs in self.procs_files:
+            try:
+                found.update(int(p) for p in procs.read_text().split())
+            except (OSError, ValueError):
+                continue
+        return sorted(found)
+
+    def peak_bytes(self) -> int | None:
+        """The most memory the cgroup has held (None where the kernel does not say)."""
+        name = "memory.peak" if self.version == "v2" else "memory.max_usage_in_bytes"
+        try:
+            return int((self.folders[0] / name).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def kill(self, wait: float = 5.0) -> None:
+        """Kill every process in the cgroup and wait (at most ``wait`` s) until it is empty."""
+        deadline = time.monotonic() + wait
+        kill_file = self.folders[0] / "cgroup.kill"
+        while True:
+            pids = self.pids()
+            if not pids or time.monotonic() > deadline:
+                return
+            try:
+                kill_file.write_text("1")
+            except OSError:
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            time.sleep(0.02)
+
+    def remove(self) -> None:
+        """Kill what is left in the cgroup and remove it."""
+        self.kill()
+        for folder in self.folders:
+            for _ in range(100):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size of ``pid`` (shared pages split among the processes that map them)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class MemoryWatch(threading.Thread):
+    """Kills a sandbox whose processes together hold more than ``limit`` bytes (PSS), for
+    machines where no cgroup can be made. It looks every ``interval`` seconds.
+
+    Parameters
+    ----------
+    member : int
+        A process of the sandbox (its PID namespace names the others).
+    victim : int
+        The process to kill (bubblewrap outside the namespace: all the sandbox dies with it).
+    limit : int
+        Bytes.
+    """
+
+    def __init__(self, member: int, victim: int, limit: int, interval: float = 0.1):
+        super().__init__(name=f"nmautils-memory-watch-{victim}", daemon=True)
+        self.member, self.victim, self.limit, self.interval = member, victim, limit, interval
+        self.exceeded: int | None = None
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def usage(self, namespace: str) -> int:
+        return sum(_pss_bytes(pid) for pid in _proc_entries()
+                   if pid != self.victim and _pid_namespace(pid) == namespace)
+
+    def run(self) -> None:
+        namespace = _pid_namespace(self.member)
+        if namespace is None or namespace == _pid_namespace(os.getpid()):
+            return
+        while not self._stop.wait(self.interval):
+            used = self.usage(namespace)
+            if used > self.limit:
+                self.exceeded = used
+                try:
+                    os.kill(self.victim, signal.SIGKILL)
+                except OSError:
+                    pass
+                log.warning("sandbox memory limit: killed the kernel (its processes held "
+                            "%d MiB, the limit is %d MiB)", used >> 20, self.limit >> 20)
+                return
+
+
+# -- availability -----------------------------------------------------------------------------
+
 @functools.lru_cache(maxsize=1)
 def _probe() -> str:
     """"" when a sandbox can be made here, else the reason why not (cached per process)."""
     bwrap = bwrap_executable()
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed."
-    private = prepare_private_dir(sandbox_uid() if _running_as_root() else None)
+    uid = sandbox_uid() if _running_as_root() else None
+    private = prepare_private_dir(uid)
     try:
         python = sys.executable
         cmd = sandbox_command([python, "-c", "pass"], submission=None, private_dir=private,
-                              env={}, uid=sandbox_uid() if _running_as_root() else None,
-                              extra_processes=0 if _running_as_root() else _user_process_count())
+                              env={}, uid=uid,
+                              extra_processes=0 if uid is not None else _user_process_count())
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         if proc.returncode != 0:
             return f"bubblewrap cannot create a sandbox here: {proc.stderr.strip()[-500:]}"
@@ -395,12 +806,32 @@ def sandbox_available() -> bool:
     return not _probe()
 
 
-def _use_private_sockets(manager, folder: Path) -> None:
-    """Make ``manager``'s kernel talk over Unix sockets (and keep its connection file) in
-    ``folder`` instead of TCP ports."""
+def _use_private_sockets(manager, folder: Path, connection_dir: Path | None = None) -> None:
+    """Make ``manager``'s kernel talk over Unix sockets in ``folder`` instead of TCP ports, and
+    keep its connection file in ``connection_dir`` (default: ``folder``)."""
     manager.transport = "ipc"
     manager.ip = str(folder / "k")
-    manager.connection_file = str(folder / "connection.json")
+    manager.connection_file = str((connection_dir or folder) / "connection.json")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except (OSError, ValueError):
+        pass
+    kids = []
+    for entry in _proc_entries():
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(entry)
+        except (OSError, ValueError, IndexError):
+            continue
+    return kids
+
+
+_FALLBACK_LOGGED = False
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -408,50 +839,164 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     ``sandbox = False`` keeps the IPC transport (no TCP port, no "running over TCP without
     encryption" warning) but runs the kernel unconfined, as nbgrader does.
+
+    Attributes
+    ----------
+    shared_dir : Path
+        A folder the kernel can read (at the same path) but not write: the grader may put files
+        there for the kernel (written by the grader only, so plain ``open`` is safe).
     """
 
     sandbox = Bool(True, help="Run the kernel inside bubblewrap.").tag(config=True)
-    memory_gb = Float(8.0, help="Address-space limit per process (GiB).").tag(config=True)
-    processes = Integer(256).tag(config=True)
-    file_size_mb = Integer(256).tag(config=True)
-    cpu_seconds = Integer(3600).tag(config=True)
-    disk_mb = Integer(512).tag(config=True)
+    memory_gb = Float(DEFAULT_LIMITS.memory_gb,
+                      help="Memory of the whole sandbox, and address space of each process (GiB)."
+                      ).tag(config=True)
+    processes = Integer(DEFAULT_LIMITS.processes).tag(config=True)
+    file_size_mb = Integer(DEFAULT_LIMITS.file_size_mb).tag(config=True)
+    cpu_seconds = Integer(DEFAULT_LIMITS.cpu_seconds).tag(config=True)
+    disk_mb = Integer(DEFAULT_LIMITS.disk_mb).tag(config=True)
     uid_base = Integer(200_000, help="Sandbox user ids start here (grader running as root).").tag(
         config=True)
+    socket_timeout = Float(120.0, help="Seconds to wait for a starting kernel's sockets before "
+                           "sealing their folder (grader running as root).").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._uid = sandbox_uid(self.uid_base) if (self.sandbox and _running_as_root()) else None
         self._private = prepare_private_dir(self._uid)
-        _use_private_sockets(self, self._private / "ipc")
+        self._cgroup: Cgroup | None = None
+        self._watch: MemoryWatch | None = None
+        if not self.sandbox:
+            (self._private / SOCKET_LINK).mkdir(mode=0o700)
+        _use_private_sockets(self, self._private / SOCKET_LINK, self._private / CONN_DIR)
 
     @property
     def limits(self) -> SandboxLimits:
         return SandboxLimits(float(self.memory_gb), self.processes, self.file_size_mb,
                              self.cpu_seconds, self.disk_mb)
 
-    def write_connection_file(self, **kwargs) -> None:
-        super().write_connection_file(**kwargs)
-        if self._uid is not None and os.path.exists(self.connection_file):
-            os.chown(self.connection_file, self._uid, self._uid)
+    @property
+    def shared_dir(self) -> Path:
+        return self._private / SHARED_DIR
+
+    @property
+    def sandbox_uid(self) -> int | None:
+        """The kernel's user id (None: the grader's own, in a user namespace)."""
+        return self._uid
+
+    def _kernel_connection_file(self) -> Path:
+        """The kernel's copy of the connection file (sockets as the sandbox sees them), in the
+        read-only shared folder, readable by the kernel's user only."""
+        info = json.loads(Path(self.connection_file).read_text())
+        info["ip"] = f"{sandbox_socket_dir(self._private)}/k"
+        target = self.shared_dir / "connection.json"
+        _write_private_file(target, json.dumps(info), mode=0o400, uid=self._uid)
+        return target
+
+    def _memory_limit(self) -> None:
+        """Make the cgroup of this kernel (once, kept across restarts) where it can be made."""
+        global _FALLBACK_LOGGED
+        if self._cgroup is not None:
+            return
+        made = Cgroup.create(self.limits)
+        if isinstance(made, Cgroup):
+            self._cgroup = made
+        elif not _FALLBACK_LOGGED:
+            _FALLBACK_LOGGED = True
+            self.log.warning(
+                "No cgroup for the grading sandboxes (%s): the memory of each sandbox as a whole "
+                "is watched by the grader instead (checked every few tenths of a second), each "
+                "process is limited by RLIMIT_AS.", made)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-        if self.sandbox:
-            cwd = kw.get("cwd")
-            submission = copy_submission(Path(cwd), self._private) if cwd else None
-            extra = 0 if self._uid is not None else _user_process_count()
-            kernel_cmd = sandbox_command(
-                kernel_cmd, submission=submission, private_dir=self._private,
-                env=kw.get("env") or os.environ, limits=self.limits, uid=self._uid,
-                extra_processes=extra)
-            kw["cwd"] = str(self._private)
-            # The kernel's own console output (ipykernel's start-up notes, crash messages) goes
-            # to a log beside its sockets, not into the grader's output.
-            kw.setdefault("stdout", subprocess.DEVNULL)
-            if "stderr" not in kw:
-                self._log = open(self._private / "kernel.log", "ab")  # noqa: SIM115
-                kw["stderr"] = self._log
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if not self.sandbox:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            return
+        cwd = kw.get("cwd")
+        submission = copy_submission(Path(cwd), self._private) if cwd else None
+        own = self._kernel_connection_file()
+        grader_file = {self.connection_file, os.path.realpath(self.connection_file)}
+        kernel_cmd = [str(own) if arg in grader_file else arg for arg in kernel_cmd]
+        extra = 0 if self._uid is not None else _user_process_count()
+        cmd = sandbox_command(
+            kernel_cmd, submission=submission, private_dir=self._private,
+            env=kw.get("env") or os.environ, limits=self.limits, uid=self._uid,
+            extra_processes=extra)
+        self._memory_limit()
+        if self._cgroup is not None:
+            cmd = self._cgroup.wrap(cmd)
+        self._unlink_sockets()
+        kw["cwd"] = str(self._private)
+        # The kernel's own console output (ipykernel's start-up notes, crash messages) goes
+        # to a log beside the connection file, not into the grader's output.
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        if "stderr" not in kw:
+            self._log = open(self._private / CONN_DIR / "kernel.log", "ab")  # noqa: SIM115
+            kw["stderr"] = self._log
+        await super()._async_launch_kernel(cmd, **kw)
+        await self._link_sockets()
+
+    def _unlink_sockets(self) -> None:
+        try:
+            os.unlink(self._private / SOCKET_LINK)
+        except FileNotFoundError:
+            pass
+
+    async def _link_sockets(self) -> None:
+        """Point the grader's socket link at the sandbox's socket folder, watch its memory where
+        no cgroup bounds it, and (as root) seal the folder once the kernel's sockets exist."""
+        process = self.provisioner.process
+        deadline = time.monotonic() + 10
+        member = None
+        while member is None:
+            kids = _children(process.pid)
+            if kids:
+                member = kids[0]
+            elif process.poll() is not None or time.monotonic() > deadline:
+                return
+            else:
+                await asyncio.sleep(0.01)
+        link = self._private / SOCKET_LINK
+        tmp = self._private / f".{SOCKET_LINK}-{secrets.token_hex(4)}"
+        os.symlink(f"/proc/{member}/root{sandbox_socket_dir(self._private)}", tmp)
+        os.replace(tmp, link)
+        if self._cgroup is None:
+            self._watch = MemoryWatch(member, process.pid, self.limits.memory_bytes)
+            self._watch.start()
+        if self._uid is not None:
+            await self._seal_sockets(process)
+
+    async def _seal_sockets(self, process) -> None:
+        """Wait for the kernel's sockets, then make their folder read-only for the kernel (it
+        belongs to root): from then on no socket can be replaced and nothing else written."""
+        paths = [f"{self.ip}-{port}" for port in self.ports]
+        deadline = time.monotonic() + float(self.socket_timeout)
+
+        def is_socket(path: str) -> bool:
+            try:
+                return stat.S_ISSOCK(os.lstat(path).st_mode)
+            except OSError:
+                return False
+
+        while not all(is_socket(p) for p in paths):
+            if process.poll() is not None:
+                return
+            if time.monotonic() > deadline:
+                self.log.warning("the sandboxed kernel did not create its sockets in %s s",
+                                 self.socket_timeout)
+                break
+            await asyncio.sleep(0.02)
+        try:
+            fd = os.open(self._private / SOCKET_LINK, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return  # the sandbox is gone
+        try:
+            os.fchmod(fd, 0o555)
+        finally:
+            os.close(fd)
+        if not all(is_socket(p) for p in paths):
+            self.log.error("the sandboxed kernel replaced its sockets: killing it")
+            process.kill()
 
     async def _async_interrupt_kernel(self) -> None:
         # bubblewrap dies of SIGINT (taking the kernel with it): interrupt by message instead.
@@ -465,11 +1010,24 @@ class SandboxedKernelManager(AsyncKernelManager):
     interrupt_kernel = _async_interrupt_kernel
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        if self.sandbox:
+            # the link would name another process's root once the sandbox's pid is reused
+            self._unlink_sockets()
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         await super()._async_cleanup_resources(restart=restart)
-        log = getattr(self, "_log", None)
-        if log is not None:
-            log.close()
+        kernel_log = getattr(self, "_log", None)
+        if kernel_log is not None:
+            kernel_log.close()
             self._log = None
+        if self._cgroup is not None:
+            cgroup = self._cgroup
+            if restart:
+                await asyncio.to_thread(cgroup.kill)
+            else:
+                self._cgroup = None
+                await asyncio.to_thread(cgroup.remove)
         if not restart:
             shutil.rmtree(self._private, ignore_errors=True)
 
