@@ -587,6 +587,7 @@ def _checked_parents(version: str, parents: tuple[Path, ...],
         for folder in probe:
             folder.mkdir()
         _join_and_wait([folder / "cgroup.procs" for folder in probe])
+        _remove_stale_cgroups(parents)
         return version, parents
     except OSError as exc:
         return "; ".join([*reasons, f"cannot create a cgroup in {parents[0]}: {exc}"])
@@ -600,6 +601,21 @@ def _checked_parents(version: str, parents: tuple[Path, ...],
                     break
                 except OSError:
                     time.sleep(0.02)
+
+
+def _remove_stale_cgroups(parents: tuple[Path, ...]) -> None:
+    """Remove the empty cgroups of grading processes that ended without removing them."""
+    for parent in parents:
+        for folder in parent.glob("nmautils-sandbox-*"):
+            try:
+                os.kill(int(folder.name.split("-")[2]), 0)
+            except ProcessLookupError:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+            except (OSError, ValueError, IndexError):
+                continue
 
 
 class Cgroup:
@@ -744,6 +760,11 @@ class MemoryWatch(threading.Thread):
         self.member, self.victim, self.limit, self.interval = member, victim, limit, interval
         self.exceeded: int | None = None
         self._stop = threading.Event()
+        # a pid file descriptor names this very process even once its number is reused
+        try:
+            self._pidfd: int | None = os.pidfd_open(victim)
+        except (AttributeError, OSError):
+            self._pidfd = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -753,15 +774,27 @@ class MemoryWatch(threading.Thread):
                    if pid != self.victim and _pid_namespace(pid) == namespace)
 
     def run(self) -> None:
+        try:
+            self._watch()
+        finally:
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+
+    def _watch(self) -> None:
         namespace = _pid_namespace(self.member)
         if namespace is None or namespace == _pid_namespace(os.getpid()):
             return
         while not self._stop.wait(self.interval):
+            if _pid_namespace(self.member) != namespace:
+                return  # the sandbox has ended
             used = self.usage(namespace)
             if used > self.limit:
                 self.exceeded = used
                 try:
-                    os.kill(self.victim, signal.SIGKILL)
+                    if self._pidfd is not None:
+                        signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                    else:
+                        os.kill(self.victim, signal.SIGKILL)
                 except OSError:
                     pass
                 log.warning("sandbox memory limit: killed the kernel (its processes held "
