@@ -367,7 +367,7 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
     args += ["--chdir", SANDBOX_HOME, "--", python, "-I", "-S", str(ENTRY)]
     if uid is not None:
         args += ["--uid", str(uid)]
-    if any("ipykernel" in arg for arg in kernel_cmd):
+    if "ipykernel_launcher" in kernel_cmd or "ipykernel" in kernel_cmd:
         kernel_cmd = [*kernel_cmd, WORKDIR_ON_PATH]
     args += [json.dumps(limits.rlimits(extra_processes)), SUBMISSION_MOUNT, work, "--",
              *kernel_cmd]

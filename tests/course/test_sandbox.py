@@ -318,7 +318,7 @@ def test_a_replaced_connection_file_neither_hands_out_a_file_nor_blocks_the_grad
         finally:
             await _stop(km, kc)
 
-    text, restart_s, after_text, died, uid = _in_thread(scenario, timeout=240)
+    text, restart_s, after_text, died, uid = _in_thread(scenario, timeout=180)
     assert restart_s < 60 and not died
     after = os.stat(secret)
     assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid,
