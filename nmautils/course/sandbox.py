@@ -455,13 +455,19 @@ def prepare_private_dir(uid: int | None) -> Path:
 
 def copy_submission(folder: Path, private_dir: Path) -> Path:
     """A fresh, world-readable copy of ``folder`` in ``private_dir`` (mounted read-only in the
-    sandbox and copied once more onto its tmpfs by the entry program). The student's folder is
-    never mounted itself, so nothing in the sandbox can reach it."""
+    sandbox and copied once more onto its tmpfs by the entry program), without its symbolic
+    links. The student's folder is never mounted itself, so nothing in the sandbox can reach
+    it."""
     target = private_dir / "submission" / folder.name
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(folder, target, symlinks=False, ignore_dangling_symlinks=True,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+
+    def skipped(parent: str, names: list[str]) -> set[str]:
+        # the grader copies as root: a link in a submission could name any file of the host
+        return {n for n in names
+                if n == ".ipynb_checkpoints" or os.path.islink(os.path.join(parent, n))}
+
+    shutil.copytree(folder, target, symlinks=True, ignore=skipped)
     for root, _dirs, files in os.walk(private_dir / "submission"):
         os.chmod(root, 0o755)
         for name in files:

@@ -108,6 +108,10 @@ print(json.dumps(facts))
 def test_kernel_runs_confined_and_leaves_nothing(tmp_path):
     (tmp_path / "notebook.ipynb").write_text("{}")
     (tmp_path / "helper.py").write_text("VALUE = 42\n")
+    secret = tmp_path.parent / f"{tmp_path.name}-secret"
+    secret.write_text("secret")
+    os.chmod(secret, 0o600)
+    (tmp_path / "leak.txt").symlink_to(secret)  # copied by root, it would hand the kernel a file
     (tmp_path / "ipykernel_launcher.py").write_text(
         "open('/tmp/shadowed', 'w').close()\n"
         "from ipykernel import kernelapp\nkernelapp.launch_new_instance()\n")
