@@ -63,7 +63,8 @@ check: setup
 # clone under the generic arithmetic, the longest single test). Four workers on two cores (a
 # fresh clone: 768 s against 796 s with three; the workers' waits - kernels started and
 # stopped, the catalogues' timeouts and sleeps - are filled); each kernel gets one thread.
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# The sanitiser is package data: the build's comparison (nmautils.course.build.SANITIZE_FILE) reads it.
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with nmautils/course/data/nbval_sanitize.cfg
 test: setup
 	@mkdir -p build
 	start=$$(date +%s); \

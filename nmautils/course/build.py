@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import homeurl, notebooks
-from .grading import REPO_ROOT, temporary_course
+from .grading import resolve_root, temporary_course
 
 #: Environment under which solution notebooks are executed (by the build and by nbval).
 EXECUTION_ENV = {
@@ -66,8 +66,10 @@ NUMERIC_CONFIGS: dict[str, dict[str, str]] = {
 #: Seconds a single cell may run while building solutions.
 CELL_TIMEOUT = 300
 
-#: The regex replacements nbval applies before comparing text (one definition for both).
-SANITIZE_FILE = REPO_ROOT / "tests" / "nbval_sanitize.cfg"
+#: The regex replacements nbval applies before comparing text (one definition for both): package
+#: data, so that a course folder outside this repository compares like the repository's CI
+#: (the Makefile's ``--nbval-sanitize-with`` names the same file).
+SANITIZE_FILE = Path(__file__).resolve().parent / "data" / "nbval_sanitize.cfg"
 
 #: Marker (comment in the cell source, or cell tag) of outputs nbval does not compare.
 IGNORE_OUTPUT = "NBVAL_IGNORE_OUTPUT"
@@ -84,25 +86,27 @@ class BuiltNotebook:
     error: str = ""
 
 
-def assignments(repo_root: Path = REPO_ROOT) -> list[str]:
-    """Names of the assignments in ``source/`` (folders holding ``<name>/<name>.ipynb``)."""
-    src = repo_root / "source"
+def assignments(repo_root: Path | None = None) -> list[str]:
+    """Names of the assignments in ``source/`` (folders holding ``<name>/<name>.ipynb``) of the
+    course folder ``repo_root`` (default: :func:`~nmautils.course.grading.resolve_root`, as for
+    every function here)."""
+    src = resolve_root(repo_root) / "source"
     return sorted(p.name for p in src.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def source_path(assignment: str, repo_root: Path = REPO_ROOT) -> Path:
-    return repo_root / "source" / assignment / f"{assignment}.ipynb"
+def source_path(assignment: str, repo_root: Path | None = None) -> Path:
+    return resolve_root(repo_root) / "source" / assignment / f"{assignment}.ipynb"
 
 
-def release_path(assignment: str, repo_root: Path = REPO_ROOT) -> Path:
-    return repo_root / "release" / assignment / f"{assignment}.ipynb"
+def release_path(assignment: str, repo_root: Path | None = None) -> Path:
+    return resolve_root(repo_root) / "release" / assignment / f"{assignment}.ipynb"
 
 
-def solution_path(assignment: str, repo_root: Path = REPO_ROOT) -> Path:
-    return repo_root / "solutions" / assignment / f"{assignment}.ipynb"
+def solution_path(assignment: str, repo_root: Path | None = None) -> Path:
+    return resolve_root(repo_root) / "solutions" / assignment / f"{assignment}.ipynb"
 
 
-def generate_releases(names: list[str], out_root: Path, repo_root: Path = REPO_ROOT) -> None:
+def generate_releases(names: list[str], out_root: Path, repo_root: Path | None = None) -> None:
     """Run nbgrader generate_assignment for ``names`` and copy the results to ``out_root``."""
     with temporary_course(repo_root) as course:
         for name in names:
@@ -134,10 +138,11 @@ def execute(nb, cwd: Path, timeout: int = CELL_TIMEOUT, config: str = "native") 
         return time.perf_counter() - start
 
 
-def build_solution(assignment: str, repo_root: Path = REPO_ROOT, run: bool = True,
+def build_solution(assignment: str, repo_root: Path | None = None, run: bool = True,
                    out_root: Path | None = None, config: str = "native") -> BuiltNotebook:
     """Write ``<out_root>/<assignment>/`` (default ``solutions/``) from the source, executed
     under the numeric ``config`` unless ``run`` is False."""
+    repo_root = resolve_root(repo_root)
     src = notebooks.read(source_path(assignment, repo_root))
     nb = notebooks.solution_notebook(src, assignment)
     out = (out_root or repo_root / "solutions") / assignment / f"{assignment}.ipynb"
@@ -177,7 +182,7 @@ def stabilise_animation_ids(cell) -> None:
             data["text/html"] = _ANIMATION_ID.sub(lambda m: m.group(1) + stable, text)
 
 
-def build(names: list[str] | None = None, repo_root: Path = REPO_ROOT, run: bool = True,
+def build(names: list[str] | None = None, repo_root: Path | None = None, run: bool = True,
           out_root: Path | None = None, config: str = "native") -> list[BuiltNotebook]:
     """Generate ``release/`` and ``solutions/`` for ``names`` (default: every assignment).
 
@@ -185,8 +190,9 @@ def build(names: list[str] | None = None, repo_root: Path = REPO_ROOT, run: bool
     with it, ``<out_root>/release`` and ``<out_root>/solutions`` are written instead and the
     tracked files are left alone (``make``, see :func:`verify`).
     """
+    repo_root = resolve_root(repo_root)
     names = names or assignments(repo_root)
-    homeurl.write_home_url(names, repo_root)  # badges and install cell from pyproject.toml
+    homeurl.write_home_url(names, repo_root)  # badges and install cell: pyproject.toml's URL
     check_sources(names, repo_root)
     base = out_root if out_root is not None else repo_root
     generate_releases(names, base / "release", repo_root)
@@ -262,7 +268,7 @@ def output_differences(committed, fresh, label: str) -> list[str]:
 
 
 def verify(names: list[str] | None = None, out_root: Path | None = None,
-           repo_root: Path = REPO_ROOT, config: str = "native"
+           repo_root: Path | None = None, config: str = "native"
            ) -> tuple[list[BuiltNotebook], list[str]]:
     """Build into ``out_root`` (default ``build/main``), then compare with the committed files.
 
@@ -270,6 +276,7 @@ def verify(names: list[str] | None = None, out_root: Path | None = None,
     solution notebooks must have the same cells and the same sanitised text outputs (what nbval
     compares). Nothing tracked is written, so ``git status`` stays clean.
     """
+    repo_root = resolve_root(repo_root)
     names = names or assignments(repo_root)
     out_root = out_root or repo_root / "build" / "main"
     if out_root.exists():
@@ -300,8 +307,9 @@ def verify(names: list[str] | None = None, out_root: Path | None = None,
     return results, diffs
 
 
-def check_sources(names: list[str], repo_root: Path = REPO_ROOT) -> None:
+def check_sources(names: list[str], repo_root: Path | None = None) -> None:
     """Fail clearly when a source notebook stores outputs or breaks the grade-id rules."""
+    repo_root = resolve_root(repo_root)
     for name in names:
         nb = notebooks.read(source_path(name, repo_root))
         stored = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.outputs]
@@ -310,7 +318,7 @@ def check_sources(names: list[str], repo_root: Path = REPO_ROOT) -> None:
         notebooks.answer_tests(nb)  # raises when a test cell has no answer cell
 
 
-def stale_files(repo_root: Path = REPO_ROOT) -> list[str]:
+def stale_files(repo_root: Path | None = None) -> list[str]:
     """Generated files that differ from what the build would produce now (sources only).
 
     Releases are compared exactly; solution notebooks are compared without their outputs
@@ -318,6 +326,7 @@ def stale_files(repo_root: Path = REPO_ROOT) -> list[str]:
     """
     import tempfile
 
+    repo_root = resolve_root(repo_root)
     names = assignments(repo_root)
     stale: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -46,7 +46,14 @@ from pathlib import Path
 
 from . import competition as competition_mod
 from . import notebooks
-from .grading import REPO_ROOT, CellScore, Course, autograded_total, environment, thread_budget
+from .grading import (
+    CellScore,
+    Course,
+    autograded_total,
+    environment,
+    resolve_root,
+    thread_budget,
+)
 
 MESSAGE_CHARS = 300
 
@@ -86,7 +93,7 @@ class GradingTask:
     timeout: int | None = None
     feedback: bool = False
     sandbox: bool = True
-    course_root: str = str(REPO_ROOT)  # where nbgrader_config.py is
+    course_root: str = ""  # the course folder (nbgrader_config.py, source/); "": resolve_root()
     competition_seed: int | None = None  # the class run's; None: the worker draws its own
     competition_key: str = ""  # signs the competition results of this class run
     fixture_seed: int = -1  # the hidden tests' fixtures of this class run (-1: the worker's own)
@@ -95,7 +102,7 @@ class GradingTask:
 
 
 # -- template course ---------------------------------------------------------------------------
-def make_template(assignment: str, root: Path, repo_root: Path = REPO_ROOT) -> Path:
+def make_template(assignment: str, root: Path, repo_root: Path | None = None) -> Path:
     """Generate ``assignment`` once into a course folder that every task copies."""
     course = Course(root, repo_root)
     course.add_source(assignment)
@@ -106,7 +113,7 @@ def make_template(assignment: str, root: Path, repo_root: Path = REPO_ROOT) -> P
 
 def prime_references(template: Path, assignment: str, fixture_seed: int,
                      timeout: int | None = None, sandbox: bool = True,
-                     repo_root: Path = REPO_ROOT) -> dict[str, dict]:
+                     repo_root: Path | None = None) -> dict[str, dict]:
     """Compute, once for the class run, what the model answer reports in every hidden test of
     ``assignment`` on the fixtures of ``fixture_seed``; keep it in this process's cache (forked
     workers inherit it) and return it for the tasks (workers started otherwise).
@@ -319,7 +326,7 @@ def grade_student(task: GradingTask) -> StudentGrade:
                 if grade.status == "graded":
                     grade.status = "missing"
                 return grade
-            course = Course(root, Path(task.course_root), timeout=task.timeout,
+            course = Course(root, task.course_root or None, timeout=task.timeout,
                             sandbox=task.sandbox,
                             settings=_settings(task))
             autograde(course, task, grade)
@@ -376,18 +383,6 @@ class ClassResult:
     def scores(self) -> dict[str, dict[str, float | None]]:
         """``{student: {grade id: score}}`` (for determinism checks)."""
         return {g.student: {k: v.score for k, v in sorted(g.cells.items())} for g in self.grades}
-
-
-def _default_root() -> Path:
-    """The course folder around the current folder; this checkout's when there is none."""
-    from .grading import CourseNotFound, find_course_root, is_course_root
-
-    try:
-        return find_course_root()
-    except CourseNotFound:
-        if is_course_root(REPO_ROOT):
-            return REPO_ROOT
-        raise
 
 
 def find_students(submitted: Path) -> list[str]:
@@ -467,7 +462,7 @@ def record_competition(assignment: str, seed: int, drawn: bool, winners: list[st
 
 def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                 timeout: int | None = None, feedback: bool = False, sandbox: bool = True,
-                repo_root: Path = REPO_ROOT, students: list[str] | None = None,
+                repo_root: Path | None = None, students: list[str] | None = None,
                 competition_seed: int | None = None,
                 submission_timeout: int | None = None) -> ClassResult:
     """Grade every student folder of ``submitted``; write the gradebook, CSV and report to ``out``.
@@ -478,6 +473,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     as extra credit in the gradebook. The seed goes to ``out/competition.json``.
     """
     submitted, out = Path(submitted), Path(out)
+    repo_root = resolve_root(repo_root)
     spec = competition_mod.COMPETITIONS.get(assignment)
     drawn = competition_seed is None
     # drawn here, before the workers start, so that every student meets the same held-out set
@@ -599,7 +595,7 @@ def main(assignment: str, submitted: str, out: str, workers: int, timeout: int |
             print(f"error: {exc}")
             return 2
     try:
-        course_root = find_course_root(root) if root else _default_root()
+        course_root = find_course_root(root)
         result = grade_class(assignment, Path(submitted), Path(out), workers=workers,
                              timeout=timeout, feedback=feedback, sandbox=sandbox,
                              repo_root=course_root, competition_seed=competition_seed,

@@ -23,11 +23,6 @@ from nbformat import NotebookNode
 
 from . import notebooks
 
-#: The course folder this package was checked out in (an editable install in the repository);
-#: the repository's own tests and benchmarks use it. Instructors' commands use
-#: :func:`find_course_root` instead.
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 class CourseNotFound(RuntimeError):
     """No nbgrader course folder (``nbgrader_config.py`` beside ``source/``) was found."""
@@ -60,6 +55,36 @@ def find_course_root(root: str | Path | None = None, start: str | Path | None = 
             return folder
     raise CourseNotFound(f"No course folder at or above {here}: run the command in your course "
                          "folder (nbgrader_config.py + source/) or pass --root FOLDER.")
+
+
+def resolve_root(root: str | Path | None = None) -> Path:
+    """The course folder a function works on: ``root`` as given, else :func:`find_course_root`.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        The course folder (not checked: tests pass folders holding only what they need).
+
+    Returns
+    -------
+    Path
+        ``root``, or the current folder or its nearest parent that holds ``nbgrader_config.py``
+        and ``source/``.
+
+    Raises
+    ------
+    CourseNotFound
+        When ``root`` is None and no course folder is found.
+    """
+    return Path(root) if root is not None else find_course_root()
+
+
+def __getattr__(name: str) -> Path:
+    # The repository's tests still import ``REPO_ROOT`` (the checkout they run in); it is found
+    # like every command's course folder, never from where this package is installed.
+    if name == "REPO_ROOT":
+        return find_course_root()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def ensure_tools_on_path() -> None:
@@ -122,10 +147,12 @@ def use_in_process_alembic_head() -> str:
     return head
 
 
-def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None,
+def load_config(root: Path, repo_root: Path | None = None, timeout: int | None = None,
                 sandbox: bool | None = None, settings: Mapping[str, object] | None = None):
-    """The project's nbgrader configuration with ``CourseDirectory.root`` set to ``root``.
+    """The course's nbgrader configuration with ``CourseDirectory.root`` set to ``root``.
 
+    ``repo_root`` is the course folder whose ``nbgrader_config.py`` is read (default:
+    :func:`resolve_root`).
     ``timeout`` (seconds per cell) overrides ``Execute.timeout`` (tests use a few seconds so that
     an endless loop is cheap). ``sandbox`` overrides ``GuardedExecute.sandbox`` (False: grade
     without the bubblewrap sandbox, an explicit opt-out). ``settings`` maps further
@@ -134,7 +161,7 @@ def load_config(root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = N
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
-    cfg_file = repo_root / "nbgrader_config.py"
+    cfg_file = resolve_root(repo_root) / "nbgrader_config.py"
     config = PyFileConfigLoader(cfg_file.name, path=str(cfg_file.parent)).load_config()
     override = Config()
     override.CourseDirectory.root = str(root)
@@ -238,12 +265,16 @@ class SubmissionResult:
 
 
 class Course:
-    """A temporary nbgrader course folder holding copies of the project's source notebooks."""
+    """A temporary nbgrader course folder holding copies of a course's source notebooks.
 
-    def __init__(self, root: Path, repo_root: Path = REPO_ROOT, timeout: int | None = None,
+    ``repo_root`` is that course's folder (its ``nbgrader_config.py`` and ``source/``; default:
+    :func:`resolve_root`).
+    """
+
+    def __init__(self, root: Path, repo_root: Path | None = None, timeout: int | None = None,
                  sandbox: bool | None = None, settings: Mapping[str, object] | None = None):
         self.root = Path(root)
-        self.repo_root = repo_root
+        self.repo_root = resolve_root(repo_root)
         ensure_tools_on_path()
         use_in_process_alembic_head()
         # nbgrader 0.9.6's gradebook triggers harmless SQLAlchemy "not in session" warnings on
@@ -251,13 +282,13 @@ class Course:
         warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
         from nbgrader.apps import NbGraderAPI
 
-        self.config = load_config(self.root, repo_root, timeout, sandbox, settings)
+        self.config = load_config(self.root, self.repo_root, timeout, sandbox, settings)
         self.api = NbGraderAPI(config=self.config)
         self._warmed: set[str] = set()
 
     # -- set-up -----------------------------------------------------------------------------
     def add_source(self, assignment: str) -> None:
-        """Copy ``source/<assignment>`` of the project into the course."""
+        """Copy ``source/<assignment>`` of the course folder into this course."""
         dst = self.root / "source" / assignment
         if dst.exists():
             shutil.rmtree(dst)
@@ -368,14 +399,14 @@ def warm_caches(nb: NotebookNode) -> int:
 
 
 @contextmanager
-def temporary_course(repo_root: Path = REPO_ROOT, timeout: int | None = None,
+def temporary_course(repo_root: Path | None = None, timeout: int | None = None,
                      sandbox: bool | None = None) -> Iterator[Course]:
     """A :class:`Course` in a fresh temporary folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="nmautils-course-") as tmp:
         yield Course(Path(tmp), repo_root, timeout, sandbox)
 
 
-def generated_release(assignment: str, repo_root: Path = REPO_ROOT) -> NotebookNode:
+def generated_release(assignment: str, repo_root: Path | None = None) -> NotebookNode:
     """The student notebook of ``assignment`` exactly as nbgrader generates it (in a throw-away
     course), for building sample submissions."""
     with temporary_course(repo_root) as course:

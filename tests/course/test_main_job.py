@@ -19,36 +19,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from fresh_copies import fresh_clone
+from fresh_copies import git as _git
 
 from nmautils.course import build, notebooks
+from nmautils.course.grading import find_course_root
 
-REPO = build.REPO_ROOT
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def fresh_clone(dest: Path, repo: Path = REPO) -> Path:
-    """A new git repository at ``dest`` holding this checkout's files as a clone would (tracked
-    and untracked-but-not-ignored files, one commit), so uncommitted work is tested too."""
-    files = _git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for rel in filter(None, files):
-        src = repo / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    _git(dest, "init", "--quiet")
-    _git(dest, "add", "-A")
-    _git(dest, "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "--quiet",
-         "-m", "clone")
-    return dest
+REPO = find_course_root(start=Path(__file__).parent)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_main_job_in_a_fresh_clone_under_generic_arithmetic_leaves_a_clean_tree(tmp_path):
-    clone = fresh_clone(tmp_path / "clone")
+    clone = fresh_clone(tmp_path / "clone", REPO)
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent),
                                                   os.environ.get("PATH", "")])}
     proc = subprocess.run(

@@ -11,7 +11,8 @@ Unlike the build and ``make test``, the notebooks run *live*: neither ``CI`` nor
 progress bars. Data stay the synthetic surrogate and the device the CPU, as in the stored outputs.
 
 For every code cell the text a student reads - ``stdout`` and ``execute_result`` text - is
-compared with the stored solution after the substitutions of ``tests/nbval_sanitize.cfg`` and of
+compared with the stored solution after the substitutions of
+``nmautils/course/data/nbval_sanitize.cfg`` and of
 :data:`LIVE_ONLY` (lines printed only in live runs, such as timings); ``stderr`` (progress bars in
 text form, warnings) and displays (figures, widgets, HTML) are not compared. Errors fail. Then
 the widgets are checked: tutorial 2's slider must produce a widget view whose model is an
@@ -33,7 +34,7 @@ from pathlib import Path
 import nbformat
 
 HERE = Path(__file__).resolve().parent
-SANITIZE = HERE.parent / "nbval_sanitize.cfg"
+SANITIZE = HERE.parents[1] / "nmautils" / "course" / "data" / "nbval_sanitize.cfg"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
