@@ -1,11 +1,21 @@
-"""The course's one home URL, written into every notebook's Colab badge and install cell.
+"""The course's URLs, written into every notebook's Colab badge and install cell.
 
-The repository URL lives in one place, ``[project.urls] Homepage`` of ``pyproject.toml``. The
-notebooks carry it twice: the "Open in Colab" badge of the first cell
+Each URL lives in one place, the course folder's ``pyproject.toml``:
+
+- the home URL, ``[project.urls] Homepage``: the instructor's repository (where instructors
+  install the tools from);
+- the students' URL, ``[tool.nmautils] students-url``: the public repository of the students'
+  edition that ``python -m nmautils.course publish`` writes (:mod:`nmautils.course.publish`).
+
+The notebooks carry :func:`notebook_url` - the students' URL, or the home URL in a course
+without one - twice: the "Open in Colab" badge of the first cell
 (``https://colab.research.google.com/github/<owner>/<repo>/blob/main/release/<a>/<a>.ipynb``)
-and the set-up cell's ``%pip install "nmautils @ git+<home>"``. :func:`write_home_url` (called by
-the build) rewrites both in ``source/`` when they differ, so ``release/`` and ``solutions/``
-follow; the test suite fails while any notebook carries another URL.
+and the set-up cell's ``%pip install "nmautils @ git+<url>"``. Both are read-only cells, so the
+release that students receive must carry exactly the URLs of ``source/``, from which the
+grader restores and compares them: :func:`write_home_url` (called by the build) rewrites them in
+``source/`` when they differ, ``release/`` and ``solutions/`` follow, and the test suite fails
+while any notebook carries another URL. A course folder without ``pyproject.toml`` has no URLs,
+and the build leaves its notebooks' URLs alone.
 """
 
 from __future__ import annotations
@@ -17,9 +27,10 @@ import tomllib
 from nbformat import NotebookNode
 
 from . import notebooks
-from .grading import REPO_ROOT
+from .grading import resolve_root
 
-__all__ = ["BRANCH", "apply_home_url", "badge_url", "home_url", "install_spec", "write_home_url"]
+__all__ = ["BRANCH", "apply_home_url", "badge_url", "github_url", "home_url", "install_spec",
+           "notebook_url", "students_url", "write_home_url"]
 
 #: The branch the badges open (students get the release notebooks of this branch).
 BRANCH = "main"
@@ -32,24 +43,82 @@ _BADGE = re.compile(
 _INSTALL = re.compile(r"nmautils @ git\+[^\"'\s]+")
 
 
-def home_url(repo_root: Path = REPO_ROOT) -> str:
-    """The repository URL: ``[project.urls] Homepage`` of ``pyproject.toml``.
+def github_url(url: str, what: str = "the URL") -> str:
+    """``url`` in the form ``https://github.com/<owner>/<repo>`` (no ``.git``, no slash).
+
+    Parameters
+    ----------
+    url : str
+        A repository address.
+    what : str
+        Where it was set, for the error message.
 
     Raises
     ------
     ValueError
-        If it is missing or not a ``https://github.com/<owner>/<repo>`` address (Colab opens
-        notebooks from GitHub only).
+        If it is not a ``https://github.com/<owner>/<repo>`` address (Colab opens notebooks from
+        GitHub only).
     """
-    project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
-    url = project.get("urls", {}).get("Homepage", "")
-    match = _GITHUB.match(url)
+    match = _GITHUB.match(url or "")
     if not match:
-        raise ValueError(
-            f"pyproject.toml [project.urls] Homepage must be https://github.com/<owner>/<repo> "
-            f"(Colab opens notebooks from GitHub), got {url!r}"
-        )
+        raise ValueError(f"{what} must be https://github.com/<owner>/<repo> (Colab opens "
+                         f"notebooks from GitHub), got {url!r}")
     return f"https://github.com/{match['slug']}"
+
+
+def _pyproject(repo_root: Path | None) -> dict:
+    path = resolve_root(repo_root) / "pyproject.toml"
+    return tomllib.loads(path.read_text()) if path.is_file() else {}
+
+
+def home_url(repo_root: Path | None = None) -> str:
+    """The course's repository URL: ``[project.urls] Homepage`` of ``pyproject.toml``.
+
+    Parameters
+    ----------
+    repo_root : Path, optional
+        The course folder (default: :func:`~nmautils.course.grading.resolve_root`).
+
+    Raises
+    ------
+    ValueError
+        If it is missing or not a ``https://github.com/<owner>/<repo>`` address.
+    """
+    url = _pyproject(repo_root).get("project", {}).get("urls", {}).get("Homepage", "")
+    return github_url(url, "pyproject.toml [project.urls] Homepage")
+
+
+def students_url(repo_root: Path | None = None) -> str:
+    """The public repository of the students' edition: ``[tool.nmautils] students-url``.
+
+    Parameters
+    ----------
+    repo_root : Path, optional
+        The course folder (default: :func:`~nmautils.course.grading.resolve_root`).
+
+    Raises
+    ------
+    ValueError
+        If it is missing (then ``publish`` needs ``--url``) or not a GitHub address.
+    """
+    url = _pyproject(repo_root).get("tool", {}).get("nmautils", {}).get("students-url", "")
+    if not url:
+        raise ValueError("no students' URL: set [tool.nmautils] students-url in the course's "
+                         "pyproject.toml or pass --url https://github.com/<owner>/<repo>")
+    return github_url(url, "pyproject.toml [tool.nmautils] students-url")
+
+
+def notebook_url(repo_root: Path | None = None) -> str:
+    """The URL the notebooks carry: :func:`students_url` when the course has one, else
+    :func:`home_url` (a course whose students use the instructor's repository itself).
+
+    Raises
+    ------
+    ValueError
+        If the one it takes is not a GitHub address, or neither is set.
+    """
+    tool = _pyproject(repo_root).get("tool", {}).get("nmautils", {})
+    return students_url(repo_root) if tool.get("students-url") else home_url(repo_root)
 
 
 def badge_url(home: str, assignment: str) -> str:
@@ -75,18 +144,29 @@ def apply_home_url(nb: NotebookNode, home: str) -> bool:
     return changed
 
 
-def write_home_url(names: list[str], repo_root: Path = REPO_ROOT) -> list[str]:
-    """Rewrite the source notebooks of ``names`` whose URLs are not the home URL.
+def write_home_url(names: list[str], repo_root: Path | None = None) -> list[str]:
+    """Rewrite the source notebooks of ``names`` whose URLs are not :func:`notebook_url`.
+
+    Parameters
+    ----------
+    names : list of str
+        Assignments of the course folder.
+    repo_root : Path, optional
+        The course folder (default: :func:`~nmautils.course.grading.resolve_root`). Without a
+        ``pyproject.toml`` there it has no URLs and nothing is rewritten.
 
     Returns
     -------
     list of str
         The assignments whose source notebook was rewritten.
     """
-    home = home_url(repo_root)
+    root = resolve_root(repo_root)
+    if not (root / "pyproject.toml").is_file():
+        return []
+    home = notebook_url(root)
     changed = []
     for name in names:
-        path = repo_root / "source" / name / f"{name}.ipynb"
+        path = root / "source" / name / f"{name}.ipynb"
         nb = notebooks.read(path)
         if apply_home_url(nb, home):
             notebooks.write(nb, path)
