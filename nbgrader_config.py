@@ -35,7 +35,7 @@ c.Execute.interrupt_on_timeout = True
 # Grading fails closed: when these tools cannot be imported (nmautils missing or broken in this
 # environment), autograde and feedback refuse instead of running student code unguarded.
 try:
-    from nmautils.course.feedback import feedback_preprocessors
+    from nmautils.course.feedback import feedback_preprocessors, formgrader_preprocessors
     from nmautils.course.guard import autograde_preprocessors
 except Exception as _error:  # noqa: BLE001 - any failure to load the guard must refuse grading
     from nbgrader.preprocessors import NbGraderPreprocessor
@@ -53,6 +53,9 @@ except Exception as _error:  # noqa: BLE001 - any failure to load the guard must
 
     c.Autograde.autograde_preprocessors = [RefuseWithoutGuard]
     c.GenerateFeedback.preprocessors = [RefuseWithoutGuard]
+    c.HTMLExporter.preprocessors = [RefuseWithoutGuard]
 else:
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
     c.GenerateFeedback.preprocessors = feedback_preprocessors()
+    # formgrader renders submissions with an HTMLExporter configured here: the same cleaning
+    c.HTMLExporter.preprocessors = formgrader_preprocessors()

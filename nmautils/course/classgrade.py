@@ -45,7 +45,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from . import competition as competition_mod
-from . import notebooks
+from . import notebooks, redact
 from .grading import (
     CellScore,
     Course,
@@ -145,8 +145,9 @@ def _student_files(folder: Path, assignment: str) -> Path:
     return nested if nested.is_dir() else folder
 
 
-def _first_line(text: str) -> str:
-    text = " ".join(str(text).split())
+def _first_line(text: str, secret_lines: redact.Secrets | None = None) -> str:
+    # redact before collapsing and cutting: a secret cut in half is no longer recognisable
+    text = " ".join(redact.redact_text(str(text), secret_lines).split())
     return text[:MESSAGE_CHARS] + ("..." if len(text) > MESSAGE_CHARS else "")
 
 
@@ -162,6 +163,26 @@ def _tampering(submitted: notebooks.NotebookNode, release: notebooks.NotebookNod
             out.append(f"{gid}: the student deleted this {kind} cell; the grader put it back")
         elif seen[gid].source.strip() != cell.source.strip():
             out.append(f"{gid}: the student edited this {kind} cell; nbgrader restored the original")
+    return out
+
+
+#: Code that reaches into functions' internals: how a helper refused to a test in the kernel
+#: (``nmautils.checks.refusing``) can still be called, so such answers are shown for review.
+_INTERNALS = re.compile(r"__code__|__globals__|__closure__|\bFunctionType\b|\bCodeType\b|"
+                        r"\bgc\.get_(referrers|referents|objects)\b|sys\.addaudithook")
+
+
+def _needs_review(submitted: notebooks.NotebookNode) -> list[str]:
+    """Messages about answer cells whose code reaches into function internals or audit hooks
+    (the instructor reviews them by hand: the grader cannot stop that inside the kernel)."""
+    out = []
+    for cell in submitted.cells:
+        if cell.cell_type == "code" and notebooks.cell_kind(cell) == "answer":
+            found = sorted({m.group(0) for m in _INTERNALS.finditer(cell.source)})
+            if found:
+                gid = notebooks.nbgrader_meta(cell).get("grade_id", "cell")
+                out.append(f"{gid}: review by hand - the answer uses {', '.join(found)} (a way "
+                           "to call helpers that the tests refuse)")
     return out
 
 
@@ -189,7 +210,8 @@ def restore_deleted_cells(submitted: notebooks.NotebookNode, release: notebooks.
     return restored
 
 
-def _cell_messages(nb: notebooks.NotebookNode, grade: StudentGrade) -> list[str]:
+def _cell_messages(nb: notebooks.NotebookNode, grade: StudentGrade,
+                   secret_lines: redact.Secrets | None = None) -> list[str]:
     """One message per test cell that lost points, plus every message the guard wrote."""
     from .guard import MARK
 
@@ -204,10 +226,11 @@ def _cell_messages(nb: notebooks.NotebookNode, grade: StudentGrade) -> list[str]
             if (score or 0) < max_score:
                 why = errors[-1] if errors else None
                 reason = f"{why.get('ename')}: {why.get('evalue', '')}" if why else "no error recorded"
-                out.append(_first_line(f"{gid}: {score or 0:g}/{max_score:g} - {reason}"))
+                out.append(_first_line(f"{gid}: {score or 0:g}/{max_score:g} - {reason}",
+                                       secret_lines))
                 continue
         for note in guard_notes:
-            out.append(_first_line(f"{gid or 'cell'}: {note.get('evalue')}"))
+            out.append(_first_line(f"{gid or 'cell'}: {note.get('evalue')}", secret_lines))
     return out
 
 
@@ -262,6 +285,7 @@ def intake(files: Path, template: Path, assignment: str, dest: Path, grade: Stud
             continue
         release = notebooks.read(template / "release" / assignment / name)
         grade.messages.extend(_tampering(nb, release))
+        grade.messages.extend(_needs_review(nb))
         if restore_deleted_cells(nb, release):
             notebooks.write(nb, dest / name)
         else:
@@ -276,19 +300,20 @@ def autograde(course: Course, task: GradingTask, grade: StudentGrade) -> None:
     """Autograde the intake of ``task`` in ``course``; scores and messages go into ``grade``,
     the autograded notebooks (and feedback) into the class run's output folder."""
     template, out = Path(task.template), Path(task.out)
+    secret_lines = redact.secrets_for_assignment(course.root, task.assignment)
     result = course.api.autograde(task.assignment, task.student, force=True, create=True)
     _read_scores(course, task.assignment, task.student, grade)
     if not result["success"] or not grade.cells:
         grade.status = "flagged"
         grade.messages.append(_first_line("nbgrader autograde failed: " + _log_error(
-            result.get("log") or "")))
+            result.get("log") or ""), secret_lines))
         if not grade.cells:
             _zero_scores(template, task.assignment, grade)
         return
     graded = course.root / "autograded" / task.student / task.assignment
     for path in sorted(graded.glob("*.ipynb")):
         nb = notebooks.read(path)
-        grade.messages.extend(_cell_messages(nb, grade))
+        grade.messages.extend(_cell_messages(nb, grade, secret_lines))
         if task.assignment in competition_mod.COMPETITIONS:
             record = nb.metadata.get(competition_mod.METADATA_KEY)
             grade.competition = competition_mod.verified(record, task.competition_key)
@@ -332,8 +357,10 @@ def grade_student(task: GradingTask) -> StudentGrade:
             autograde(course, task, grade)
     except Exception as exc:  # never let one student stop the class run
         grade.status = "flagged"
-        grade.messages.append(_first_line(f"grading crashed: {type(exc).__name__}: {exc}"))
-        grade.messages.append(_first_line(traceback.format_exc().splitlines()[-1]))
+        secret_lines = redact.secrets_for_assignment(template, task.assignment)
+        grade.messages.append(_first_line(f"grading crashed: {type(exc).__name__}: {exc}",
+                                          secret_lines))
+        grade.messages.append(_first_line(traceback.format_exc().splitlines()[-1], secret_lines))
         if not grade.cells:
             _zero_scores(template, task.assignment, grade)
     finally:
@@ -487,6 +514,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
         template = make_template(assignment, Path(tmp) / "template", repo_root)
+        secret_lines = redact.secrets_for_assignment(template, assignment)
         key = secrets.token_hex(16)
         fixture_seed = secrets.randbelow(2**31)
         references = prime_references(template, assignment, fixture_seed, timeout, sandbox,
@@ -511,6 +539,8 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     result = ClassResult(assignment, grades, seconds, workers)
     if spec is not None:
         result.competition = record_competition(assignment, seed, drawn, best, out)
+    for g in grades:  # every message, whatever produced it, once more
+        g.messages = [redact.redact_text(m, secret_lines) for m in g.messages]
     write_csv(result, out / "grades.csv")
     (out / "report.txt").write_text(report(result))
     return result

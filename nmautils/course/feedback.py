@@ -11,8 +11,13 @@ runs first in ``GenerateFeedback.preprocessors`` (``nbgrader_config.py``) and, f
   without the traceback that quotes the hidden line);
 - removes any ``### BEGIN SOLUTION`` / ``### BEGIN MARK SCHEME`` region (model answers, rubrics).
 
-Errors in visible checks and in the student's own cells are kept as they are, with two more
-defences, because a submission's code runs in the kernel that runs the tests and writes outputs:
+A kernel that has run a hidden test can carry its text in any form (an audit hook sees every
+compiled source; a later cell can print it encoded). So from the first test cell on, a cell's
+outputs in the feedback are only what the grader wrote itself (listed in the cell's metadata by
+:func:`nmautils.course.guard.grader_note`: failed hidden tests, timeouts, restarts), with a note
+that the rest is in the student's own notebook (:func:`keep_grader_outputs`). Outputs of the
+cells before it, and the first test cell's visible checks, ran before any hidden code and are
+kept, with two more defences, because a submission's code writes them:
 
 - redaction by content (:mod:`nmautils.course.redact`): every line of a solution, hidden test or
   rubric (read from ``source/``) is replaced by ``[hidden]`` in every output and markdown cell,
@@ -331,6 +336,43 @@ class SecretsUnavailable(RuntimeError):
     """The source notebook of the assignment was not found: no feedback may be written."""
 
 
+#: Shown in the feedback in place of a kernel's outputs after the first hidden test.
+OUTPUTS_WITHHELD = ("Outputs of your code from here on are not shown in feedback (the kernel had "
+                    "run hidden tests by then); run your notebook to see them.")
+
+
+def keep_grader_outputs(nb: NotebookNode) -> int:
+    """From the first test cell on, replace each code cell's outputs by the grader's own
+    messages (the first test cell keeps its outputs, which ran before its hidden tests);
+    return the number of cells changed."""
+    from .guard import NOTES_KEY, error_output
+
+    first = next((i for i, c in enumerate(nb.cells) if notebooks.cell_kind(c) == "test"), None)
+    if first is None:
+        return 0
+    changed, noted = 0, False
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or index < first:
+            continue
+        notes = [error_output(n["ename"], n["evalue"].split("] ", 1)[-1])
+                 for n in cell.get("metadata", {}).get(NOTES_KEY, [])
+                 if isinstance(n, dict) and isinstance(n.get("ename"), str)
+                 and isinstance(n.get("evalue"), str)]
+        if index == first:
+            kept = [o for o in cell.get("outputs", []) if o.get("output_type") != "error"
+                    or not str(o.get("evalue", "")).startswith("[grader]")]
+            cell.outputs = kept + notes
+            continue
+        if not cell.get("outputs") and not notes:
+            continue
+        withheld = [] if noted else [NotebookNode(output_type="stream", name="stdout",
+                                                  text=OUTPUTS_WITHHELD + "\n")]
+        noted = noted or bool(cell.get("outputs"))
+        cell.outputs = (withheld if cell.get("outputs") else []) + notes
+        changed += 1
+    return changed
+
+
 def sanitize(nb: NotebookNode, secrets: redact.Secrets | None = None) -> NotebookNode:
     """The feedback form of a notebook, in place: hidden tests, failure details and rubrics
     removed (:func:`sanitize_cell`), secrets redacted, HTML made safe (:func:`sanitize_rendering`).
@@ -349,6 +391,7 @@ def sanitize(nb: NotebookNode, secrets: redact.Secrets | None = None) -> Noteboo
         ``nb``.
     """
     known = redact.answer_lines(nb)
+    keep_grader_outputs(nb)
     for cell in nb.cells:
         sanitize_cell(cell)
     if secrets:

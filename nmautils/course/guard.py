@@ -34,6 +34,7 @@ Every message this adds to a cell starts with :data:`MARK` so that the grading r
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -69,8 +70,6 @@ LIBRARY_PREFIXES = ("numpy", "torch", "nmautils", "matplotlib", "scipy", "sklear
 _CALL = "__import__('nmautils.course.kernel_guard', fromlist=['_']).{}"
 #: How the grader sets the fixture seed and switches on reporting inside a kernel.
 _CONFIGURE = "__import__('nmautils.course.hidden', fromlist=['_']).configure({}, True)"
-#: Output types whose bytes count against the output limits.
-_SIZED_KEYS = ("text", "data", "traceback", "evalue")
 
 
 class GradingRefused(RuntimeError):
@@ -105,17 +104,25 @@ def split_hidden(source: str) -> tuple[str, str]:
 
 
 def _output_bytes(msg: dict) -> int:
-    content = msg.get("content") or {}
-    total = 0
-    for key in _SIZED_KEYS:
-        value = content.get(key)
-        if isinstance(value, str):
-            total += len(value)
-        elif isinstance(value, dict):
-            total += sum(len(v) if isinstance(v, str) else len(str(v)) for v in value.values())
-        elif isinstance(value, list):
-            total += sum(len(str(v)) for v in value)
-    return total
+    """The size of a message's content (metadata included) and binary buffers."""
+    try:
+        size = len(json.dumps(msg.get("content") or {}, default=str))
+    except (TypeError, ValueError):
+        size = len(str(msg.get("content")))
+    return size + sum(len(b) for b in msg.get("buffers") or [] if hasattr(b, "__len__"))
+
+
+#: Where the grader lists, in a cell's metadata, the messages it wrote itself (the feedback shows
+#: those, never what a kernel that has run hidden code said: :mod:`nmautils.course.feedback`).
+NOTES_KEY = "nmautils_grader"
+
+
+def grader_note(cell: NotebookNode, ename: str, message: str) -> None:
+    """Append the grader's error output to ``cell`` and list it in the cell's metadata."""
+    output = error_output(ename, message)
+    cell.outputs.append(output)
+    notes = cell.setdefault("metadata", NotebookNode()).setdefault(NOTES_KEY, [])
+    notes.append({"ename": ename, "evalue": output.evalue})
 
 
 #: How the guard treats each nbgrader role: code a student wrote, tests, or fixed cells.
@@ -157,6 +164,7 @@ class GuardedExecute(Execute):
     cell_output_mb = Float(2.0, help="Output (MiB) kept per cell, display data included; the rest "
                            "is dropped with a message.").tag(config=True)
     notebook_output_mb = Float(16.0, help="Output (MiB) kept per notebook.").tag(config=True)
+    store_widget_state = Bool(False, help="Grading keeps no widget state.")
     reference_mode = Bool(False, help="Run the model answer to record the hidden tests' reference "
                           "values (set by compute_references, not by configuration).")
     competition = Bool(True, help="Score the assignment's competition function (if it has one, "
@@ -174,8 +182,10 @@ class GuardedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         if self.sandbox:
             sandbox_mod.check_available()  # raises SandboxUnavailable with what to do
-        # a result the student wrote into the notebook never survives grading
+        # a result or a grader's note the student wrote into the notebook never survives grading
         nb.metadata.pop(competition_mod.METADATA_KEY, None)
+        for cell in nb.cells:
+            cell.get("metadata", {}).pop(NOTES_KEY, None)
         self._assignment = ((resources or {}).get("nbgrader") or {}).get("assignment")
         self._guard_ready = False
         self._restarts = 0
@@ -271,6 +281,11 @@ class GuardedExecute(Execute):
         self._output_noted = False
         return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Ignore widget and other comm messages: grading needs no widget state, and the
+        grader must neither keep nor interpret what a kernel sends that way."""
+        return None
+
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most ``cell_output_mb`` per cell and ``notebook_output_mb`` per notebook."""
         size = _output_bytes(msg)
@@ -322,7 +337,7 @@ class GuardedExecute(Execute):
         problems = verdicts.judge(self._references.get(gid, {}), verdicts.collect(scratch.outputs))
         if problems:
             shown = "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "")
-            cell.outputs.append(error_output("HiddenTestFailed", f"hidden test failed: {shown}"))
+            grader_note(cell, "HiddenTestFailed", f"hidden test failed: {shown}")
         return result
 
     def _record_reference(self, gid: str, scratch: NotebookNode) -> None:
@@ -382,7 +397,7 @@ class GuardedExecute(Execute):
 
     async def _recover(self, cell: NotebookNode, cell_index: int, reason: str,
                        ename: str = "DeadKernelError") -> None:
-        cell.outputs.append(error_output(ename, reason))
+        grader_note(cell, ename, reason)
         self._skip_replay.add(cell_index)
         culprit = self._culprit(cell)
         if culprit is not None:  # its functions stay undefined: later callers fail fast
@@ -477,9 +492,9 @@ class GuardedExecute(Execute):
         if self._deadline is not None and time.monotonic() >= self._deadline:
             cell.outputs = []
             if _kind(cell) == "test":
-                cell.outputs.append(error_output("SubmissionTimeout", (
+                grader_note(cell, "SubmissionTimeout", (
                     f"The submission used up its time budget ({self.submission_timeout} s in all); "
-                    "this cell was not run and scores 0.")))
+                    "this cell was not run and scores 0."))
             if not self._budget_noted:
                 self._budget_noted = True
                 self.log.warning("Submission time budget (%d s) used up at cell %d",
@@ -514,9 +529,8 @@ class GuardedExecute(Execute):
                         for o in cell.outputs)
         if timed_out:
             self._skip_replay.add(cell_index)
-            cell.outputs.append(error_output(
-                "CellTimeoutError", f"This cell ran longer than {self._get_timeout(cell)} s and "
-                "was interrupted; it scores 0."))
+            grader_note(cell, "CellTimeoutError", f"This cell ran longer than "
+                        f"{self._get_timeout(cell)} s and was interrupted; it scores 0.")
             if await self._silent("pass", timeout=self.probe_timeout) is None:
                 await self._recover(
                     cell, cell_index,

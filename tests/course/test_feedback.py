@@ -395,3 +395,42 @@ def test_hostile_submission_feedback_leaks_nothing_and_runs_nothing(graded_class
     page = path.read_text()
     assert not _active(page)
     assert not _secret_text(_text_of(page), secret_lines)
+
+
+def _graded_with_later_outputs():
+    from nbformat import NotebookNode
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from nmautils.course.guard import grader_note
+
+    def cell(gid, source, outputs, **meta):
+        c = new_code_cell(source, metadata={"nbgrader": {"grade_id": gid, **meta}})
+        c.outputs = outputs
+        return c
+
+    stream = {"output_type": "stream", "name": "stdout"}
+    answer = {"solution": True, "grade": False, "locked": False}
+    test = {"solution": False, "grade": True, "locked": True, "points": 1}
+    nb = new_notebook(cells=[
+        cell("ex_a", "x = 1", [NotebookNode(**stream, text="before any hidden test\n")], **answer),
+        cell("test_a", "check(x)", [NotebookNode(**stream, text="visible check passed\n")], **test),
+        cell("ex_b", "print(leak)", [NotebookNode(**stream, text="ENCODED-HIDDEN-TEST\n")], **answer),
+        cell("test_b", "check(y)", [NotebookNode(**stream, text="ZW5jb2RlZA==\n")], **test),
+    ])
+    grader_note(nb.cells[3], "HiddenTestFailed", "hidden test failed: the output differs")
+    return nb
+
+
+@pytest.mark.parametrize("defence", [True, False])
+def test_outputs_after_the_first_hidden_test_are_withheld(defence, monkeypatch):
+    """A kernel that ran hidden code can print it encoded in any later cell: from the first test
+    cell on, the feedback shows only the grader's own messages."""
+    if not defence:
+        monkeypatch.setattr(feedback, "keep_grader_outputs", lambda nb: 0)
+    nb = feedback.sanitize(_graded_with_later_outputs())
+    text = "\n".join(str(o) for c in nb.cells for o in c.get("outputs", []))
+    assert "before any hidden test" in text and "visible check passed" in text
+    leaked = "ENCODED-HIDDEN-TEST" in text or "ZW5jb2RlZA==" in text
+    assert leaked is not defence
+    if defence:
+        assert "the output differs" in text and "not shown in feedback" in text

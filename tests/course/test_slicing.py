@@ -161,18 +161,23 @@ def test_grading_skips_what_nothing_needs_and_runs_the_rest():
             _cell("raise RuntimeError('a demonstration ran')", "demo"),
             _cell("data.append(4)", "demo"),
             _cell("def answer():\n    return sum(data)", "answer"),
-            _cell("assert answer() == 10", "test"),
+            _cell("assert answer() == 10\n### BEGIN HIDDEN TESTS\n"
+                  "from nmautils.course.hidden import expect\nexpect('sum', answer())\n"
+                  "### END HIDDEN TESTS", "test"),
             _cell("import os\nos._exit(1)", "demo"),
         ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                     "language": "python"}})
 
+    # reference mode: the toy test's values are recorded (a grading run would compare them with
+    # those of a source notebook, which this toy has none of)
     resources = {"nbgrader": {"assignment": "toy"}, "metadata": {"path": "."}}
-    nb, _ = GuardedExecute(timeout=60, sandbox=False).preprocess(make(), dict(resources))
+    nb, _ = GuardedExecute(timeout=60, sandbox=False, reference_mode=True).preprocess(
+        make(), dict(resources))
     errors = [i for i, c in enumerate(nb.cells) if any(o.output_type == "error" for o in c.outputs)]
     ran = [i for i, c in enumerate(nb.cells) if c.execution_count]
     assert errors == [] and ran == [0, 1, 3, 4, 5]
 
-    nb, _ = GuardedExecute(timeout=60, sandbox=False, skip_demo_cells=False,
+    nb, _ = GuardedExecute(timeout=60, sandbox=False, skip_demo_cells=False, reference_mode=True,
                            max_kernel_restarts=1).preprocess(make(), dict(resources))
     assert any(o.output_type == "error" for o in nb.cells[2].outputs)
     assert nb.cells[5].execution_count and not any(o.output_type == "error"
