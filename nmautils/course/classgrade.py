@@ -99,6 +99,7 @@ class GradingTask:
     fixture_seed: int = -1  # the hidden tests' fixtures of this class run (-1: the worker's own)
     references: dict = field(default_factory=dict)  # the model answer's values for that seed
     submission_timeout: int | None = None  # seconds for the whole submission (None: configured)
+    guard_settings: dict = field(default_factory=dict)  # further GuardedExecute traits
 
 
 # -- template course ---------------------------------------------------------------------------
@@ -377,6 +378,7 @@ def _settings(task: GradingTask) -> dict:
                 "fixture_seed": task.fixture_seed}
     if task.submission_timeout is not None:
         settings["submission_timeout"] = int(task.submission_timeout)
+    settings.update(task.guard_settings)
     for key, values in task.references.items():
         verdicts.REFERENCES.setdefault(key, values)
     return settings
@@ -491,7 +493,8 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                 timeout: int | None = None, feedback: bool = False, sandbox: bool = True,
                 repo_root: Path | None = None, students: list[str] | None = None,
                 competition_seed: int | None = None,
-                submission_timeout: int | None = None) -> ClassResult:
+                submission_timeout: int | None = None,
+                guard_settings: dict | None = None) -> ClassResult:
     """Grade every student folder of ``submitted``; write the gradebook, CSV and report to ``out``.
 
     For an assignment with a competition (:mod:`nmautils.course.competition`) every submission's
@@ -524,7 +527,8 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                              feedback=feedback, sandbox=sandbox, course_root=str(repo_root),
                              competition_seed=seed, competition_key=key,
                              fixture_seed=fixture_seed, references=references,
-                             submission_timeout=submission_timeout)
+                             submission_timeout=submission_timeout,
+                             guard_settings=dict(guard_settings or {}))
                  for s in students]
         if workers <= 1:
             grades = [_task(t) for t in tasks]

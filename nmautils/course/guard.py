@@ -143,16 +143,21 @@ def error_output(ename: str, message: str) -> NotebookNode:
 class GuardedExecute(Execute):
     """nbgrader's ``Execute`` with a memory limit, per-test-cell state reset and kernel recovery."""
 
-    memory_limit_gb = Float(8.0, help="Address-space limit of the kernel in GiB (0: none).").tag(config=True)
+    memory_limit_gb = Float(sandbox_mod.DEFAULT_LIMITS.memory_gb, help="Memory of the sandbox and "
+                            "address space of each of its processes, GiB (0: none).").tag(config=True)
     reset_before_tests = Bool(True, help="Reset global state before every grade cell.").tag(config=True)
     max_kernel_restarts = Integer(4, help="Give up on the notebook after this many restarts.").tag(config=True)
     probe_timeout = Integer(10, help="Seconds a kernel may take to answer after a timeout.").tag(config=True)
     sandbox = Bool(True, help="Run the kernel in a bubblewrap sandbox (nmautils.course.sandbox); "
                    "when none can be made, refuse to grade unless this is False.").tag(config=True)
-    sandbox_processes = Integer(256, help="Process/thread limit inside the sandbox.").tag(config=True)
-    sandbox_file_size_mb = Integer(256, help="Largest file the kernel may write (MiB).").tag(config=True)
-    sandbox_cpu_seconds = Integer(3600, help="CPU-time limit of the kernel (s).").tag(config=True)
-    sandbox_disk_mb = Integer(512, help="Size of the kernel's writable tmpfs folders (MiB).").tag(config=True)
+    sandbox_processes = Integer(sandbox_mod.DEFAULT_LIMITS.processes,
+                                help="Process/thread limit inside the sandbox.").tag(config=True)
+    sandbox_file_size_mb = Integer(sandbox_mod.DEFAULT_LIMITS.file_size_mb,
+                                   help="Largest file the kernel may write (MiB).").tag(config=True)
+    sandbox_cpu_seconds = Integer(sandbox_mod.DEFAULT_LIMITS.cpu_seconds,
+                                  help="CPU-time limit of the kernel (s).").tag(config=True)
+    sandbox_disk_mb = Integer(sandbox_mod.DEFAULT_LIMITS.disk_mb,
+                              help="Size of the kernel's writable tmpfs folders (MiB).").tag(config=True)
     skip_demo_cells = Bool(True, help="Skip the cells tagged 'demo' that no answer, grade cell or "
                            "untagged cell might read from (nmautils.course.slicing); False runs "
                            "every cell.").tag(config=True)

@@ -133,7 +133,8 @@ def hostile_run():
             with grading_environment():
                 result = classgrade.grade_class(ASSIGNMENT, submitted, out, workers=2,
                                                 timeout=CELL_TIMEOUT, feedback=True,
-                                                submission_timeout=SUBMISSION_TIMEOUT)
+                                                submission_timeout=SUBMISSION_TIMEOUT,
+                                                guard_settings={"memory_limit_gb": 2.0})
             running_after = _processes_with(marker)
             time.sleep(6)  # the detached rewriter would strike 4 s after it started
             running_later = _processes_with(marker)
