@@ -8,6 +8,12 @@
                                                        release/ and solutions/, print a summary
     python -m nmautils.course grade A SUBMITTED --workers 2 --out DIR [--feedback]
                                                        grade a class in parallel (classgrade.py)
+    python -m nmautils.course publish OUT [ASSIGNMENT ...] [--url URL] [--with-solutions A ...]
+                                                       write the students' edition into OUT
+                                                       (publish.py)
+
+Every command works on one course folder: --root FOLDER, or else the current folder or its
+nearest parent that holds nbgrader_config.py and source/.
 """
 
 from __future__ import annotations
@@ -19,12 +25,12 @@ from pathlib import Path
 
 from . import build as build_mod
 from . import notebooks
-from .grading import temporary_course
+from .grading import CourseNotFound, find_course_root, temporary_course
 
 
-def _data_source(assignment: str) -> str:
+def _data_source(assignment: str, root: Path) -> str:
     """Which data the assignment's notebook runs on when built (surrogate data in the build)."""
-    text = "\n".join(c.source for c in notebooks.read(build_mod.source_path(assignment)).cells)
+    text = "\n".join(c.source for c in notebooks.read(build_mod.source_path(assignment, root)).cells)
     if "load_data" in text:
         return "synthetic surrogate (offline)"
     if "simulate_place_cells" in text or "ratinabox" in text.lower():
@@ -32,8 +38,8 @@ def _data_source(assignment: str) -> str:
     return "none"
 
 
-def cmd_build(names: list[str]) -> int:
-    results = build_mod.build(names or None)
+def cmd_build(names: list[str], root: Path) -> int:
+    results = build_mod.build(names or None, root)
     failed = [r for r in results if not r.ok]
     for r in results:
         status = f"{r.seconds:.1f} s" if r.ok and r.seconds is not None else f"FAILED {r.error}"
@@ -41,8 +47,8 @@ def cmd_build(names: list[str]) -> int:
     return 1 if failed else 0
 
 
-def cmd_check() -> int:
-    stale = build_mod.stale_files()
+def cmd_check(root: Path) -> int:
+    stale = build_mod.stale_files(root)
     if stale:
         print("Stale generated files (run `make build`):")
         for path in stale:
@@ -52,18 +58,18 @@ def cmd_check() -> int:
     return 0
 
 
-def demo_grades(names: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
-    """Autograde a full-marks and a blank demo submission of each assignment.
+def demo_grades(names: list[str], root: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    """Autograde a full-marks and a blank demo submission of each assignment of ``root``.
 
     Returns ``{assignment: {"demo_full": (score, max), "demo_blank": (score, max)}}``.
     """
     out: dict[str, dict[str, tuple[float, float]]] = {}
-    with temporary_course() as course:
+    with temporary_course(root) as course:
         for name in names:
             course.add_source(name)
             release_dir = course.generate(name)
             release = notebooks.read(release_dir / f"{name}.ipynb")
-            source = notebooks.read(build_mod.source_path(name))
+            source = notebooks.read(build_mod.source_path(name, root))
             course.submit(name, "demo_full", {f"{name}.ipynb": notebooks.fill_submission(release, source)})
             course.submit(name, "demo_blank", {f"{name}.ipynb": release})
             out[name] = {}
@@ -73,22 +79,23 @@ def demo_grades(names: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
     return out
 
 
-def cmd_main(config: str = "native", demo: bool = True, out: Path | None = None) -> int:
-    """Build into ``out`` (default ``build/main``), execute under the numeric ``config``,
-    autograde the demo class (unless ``demo`` is False), compare with the committed release/ and
-    solutions/, and print a summary. Tracked files are never written."""
-    names = build_mod.assignments()
-    out = out or build_mod.REPO_ROOT / "build" / "main"
+def cmd_main(root: Path, config: str = "native", demo: bool = True, out: Path | None = None) -> int:
+    """Build the course folder ``root`` into ``out`` (default ``<root>/build/main``), execute
+    under the numeric ``config``, autograde the demo class (unless ``demo`` is False), compare
+    with the committed release/ and solutions/, and print a summary. Tracked files are never
+    written."""
+    names = build_mod.assignments(root)
+    out = out or root / "build" / "main"
     t0 = time.perf_counter()
     print(f"Building {len(names)} assignments into {out} ({config} arithmetic): {', '.join(names)}")
-    results, diffs = build_mod.verify(names, out, config=config)
+    results, diffs = build_mod.verify(names, out, root, config=config)
     build_s = time.perf_counter() - t0
     grades: dict[str, dict[str, tuple[float, float]]] = {}
     grade_s = 0.0
     if demo:
         print(f"Built and executed in {build_s:.0f} s; autograding demo submissions ...")
         t1 = time.perf_counter()
-        grades = demo_grades(names)
+        grades = demo_grades(names, root)
         grade_s = time.perf_counter() - t1
 
     header = ("assignment", "notebook", "exercises", "points (auto+manual)", "exec time",
@@ -96,7 +103,7 @@ def cmd_main(config: str = "native", demo: bool = True, out: Path | None = None)
     rows = []
     all_ok = True
     for r in results:
-        cells = notebooks.graded_cells(notebooks.read(build_mod.source_path(r.assignment)))
+        cells = notebooks.graded_cells(notebooks.read(build_mod.source_path(r.assignment, root)))
         n_ex = sum(c.kind == "answer" for c in cells) + sum(c.kind == "written" for c in cells)
         auto = sum(c.points for c in cells if c.kind == "test")
         manual = sum(c.points for c in cells if c.kind in ("written", "task"))
@@ -111,7 +118,7 @@ def cmd_main(config: str = "native", demo: bool = True, out: Path | None = None)
                       for d in diffs)
         rows.append((
             r.assignment, r.notebook, str(n_ex), f"{auto:g}+{manual:g}",
-            f"{r.seconds:.1f} s" if r.seconds is not None else "-", _data_source(r.assignment),
+            f"{r.seconds:.1f} s" if r.seconds is not None else "-", _data_source(r.assignment, root),
             full_s, blank_s, "FAILED" if not ok else "differs" if differs else "ok",
         ))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
@@ -136,19 +143,55 @@ def cmd_main(config: str = "native", demo: bool = True, out: Path | None = None)
     return 0 if all_ok and not diffs else 1
 
 
+def cmd_publish(out: Path, names: list[str], url: str | None, with_solutions: list[str],
+                root: Path) -> int:
+    """Write the students' edition of ``root`` into ``out`` and say what it holds."""
+    from . import publish
+
+    try:
+        edition = publish.publish(out, names or None, url, with_solutions, root)
+    except (publish.PublishError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"Wrote the students' edition for {edition.url} into {edition.folder}: "
+          f"{len(edition.files)} files; release/ of {', '.join(edition.assignments)}"
+          + (f"; solutions/ of {', '.join(edition.solutions)}" if edition.solutions else ""))
+    if edition.rewritten:
+        print(f"note: the source notebooks of {', '.join(edition.rewritten)} carry another URL "
+              f"than {edition.url}; the edition's badges and install cells were rewritten, so "
+              "their read-only cells differ from source/ (set [tool.nmautils] students-url in "
+              "pyproject.toml and run build, and grading sees the same cells)")
+    for file, assignment, line in edition.shared:
+        print(f"note: {file} shows a line of {assignment}'s solution or tests: {line}")
+    print(("Apart from those notes, the" if edition.shared else "The") + " edition shows no "
+          "line of a solution, hidden test or model answer of source/ that the course's release "
+          "does not show. Commit and push that folder to the students' repository.")
+    return 0
+
+
+def _add_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the course folder (nbgrader_config.py + source/); default: the "
+                             "current folder or the nearest parent that is one")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nmautils.course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p_build = sub.add_parser("build", help="regenerate release/ and solutions/")
     p_build.add_argument("assignments", nargs="*")
-    sub.add_parser("check", help="fail when release/ or solutions/ are stale")
+    _add_root(p_build)
+    p_check = sub.add_parser("check", help="fail when release/ or solutions/ are stale")
+    _add_root(p_check)
     p_main = sub.add_parser("main", help="build into build/main, autograde demo submissions, "
                             "compare with the committed files, print a summary")
     p_main.add_argument("--config", choices=sorted(build_mod.NUMERIC_CONFIGS), default="native",
                         help="numeric configuration to execute under (default: native)")
     p_main.add_argument("--no-demo", action="store_true", help="skip the demo autograding")
-    p_main.add_argument("--out", type=Path, default=None, help="build folder (default build/main)")
+    p_main.add_argument("--out", type=Path, default=None,
+                        help="build folder (default <course>/build/main)")
+    _add_root(p_main)
     p_grade = sub.add_parser("grade", help="autograde a folder of submissions in parallel")
     p_grade.add_argument("assignment")
     p_grade.add_argument("submitted", help="folder of <student>/<assignment>/*.ipynb")
@@ -160,9 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                               "GuardedExecute.submission_timeout, 600); cells left when it runs "
                               "out score 0 and the report says why")
     p_grade.add_argument("--feedback", action="store_true", help="also write sanitised HTML feedback")
-    p_grade.add_argument("--root", default=None,
-                         help="the course folder (nbgrader_config.py + source/); default: the "
-                              "current folder or the nearest parent that is one")
+    _add_root(p_grade)
     p_grade.add_argument("--no-sandbox", action="store_true",
                          help="grade without the bubblewrap sandbox (student code then runs with "
                               "your rights); only when no sandbox can be made")
@@ -170,6 +211,22 @@ def main(argv: list[str] | None = None) -> int:
                          help="private seed of the competition's held-out set (assignments "
                               "with a competition), at least 2**64; default: one drawn for this "
                               "run, written to <out>/competition.json")
+    p_publish = sub.add_parser("publish", help="write the students' edition (release notebooks, "
+                               "the student package, a README) into a folder")
+    p_publish.add_argument("out", type=Path,
+                           help="the edition's folder: new, empty, a clone of the students' "
+                                "repository or one publish wrote before")
+    p_publish.add_argument("assignments", nargs="*",
+                           help="assignments to publish (default: all); the edition holds "
+                                "exactly these, so name every one released so far")
+    p_publish.add_argument("--url", default=None,
+                           help="the students' repository, https://github.com/<owner>/<repo> "
+                                "(default: [tool.nmautils] students-url of pyproject.toml)")
+    p_publish.add_argument("--with-solutions", nargs="+", action="extend", default=[],
+                           metavar="ASSIGNMENT",
+                           help="also publish the executed solution of these practice "
+                                "assignments (refused for graded ones)")
+    _add_root(p_publish)
     args = parser.parse_args(argv)
     if args.command == "grade":
         from . import classgrade
@@ -178,11 +235,18 @@ def main(argv: list[str] | None = None) -> int:
                                args.timeout, args.feedback, sandbox=not args.no_sandbox,
                                root=args.root, competition_seed=args.competition_seed,
                                submission_timeout=args.submission_timeout)
+    try:
+        root = find_course_root(args.root)
+    except CourseNotFound as exc:
+        print(f"error: {exc}")
+        return 2
     if args.command == "build":
-        return cmd_build(args.assignments)
+        return cmd_build(args.assignments, root)
     if args.command == "check":
-        return cmd_check()
-    return cmd_main(args.config, demo=not args.no_demo, out=args.out)
+        return cmd_check(root)
+    if args.command == "publish":
+        return cmd_publish(args.out, args.assignments, args.url, args.with_solutions, root)
+    return cmd_main(root, args.config, demo=not args.no_demo, out=args.out)
 
 
 if __name__ == "__main__":

@@ -345,18 +345,23 @@ def stale_files(repo_root: Path | None = None) -> list[str]:
                 if _json_or_bytes(fresh / rel) != _json_or_bytes(committed / rel):
                     stale.append(f"release/{name}/{rel}")
     for name in names:
-        expected = notebooks.solution_notebook(notebooks.read(source_path(name, repo_root)), name)
-        path = solution_path(name, repo_root)
-        if not path.exists():
-            stale.append(f"solutions/{name}/{path.name}")
-            continue
-        committed_nb = notebooks.strip_outputs(notebooks.read(path))
-        if _normalise(committed_nb) != _normalise(expected):
-            stale.append(f"solutions/{name}/{path.name}")
+        if not solution_is_current(name, repo_root):
+            stale.append(f"solutions/{name}/{solution_path(name, repo_root).name}")
     generated = {p.name for p in (repo_root / "release").iterdir()} if (repo_root / "release").exists() else set()
     for orphan in sorted(generated - set(names)):
         stale.append(f"release/{orphan} (no source)")
     return stale
+
+
+def solution_is_current(assignment: str, repo_root: Path | None = None) -> bool:
+    """Whether ``solutions/<assignment>`` exists and has the cells its source makes (outputs
+    are not compared: nbval checks them)."""
+    path = solution_path(assignment, repo_root)
+    if not path.exists():
+        return False
+    expected = notebooks.solution_notebook(notebooks.read(source_path(assignment, repo_root)),
+                                           assignment)
+    return _normalise(notebooks.strip_outputs(notebooks.read(path))) == _normalise(expected)
 
 
 def _json_or_bytes(path: Path):
