@@ -4,12 +4,15 @@ The package is built as a wheel and installed (non-editable, ``--no-deps``) into
 environment whose other dependencies come from this checkout's venv through a ``.pth`` file, so
 nothing of the repository is importable there. In a temporary course folder holding only
 ``source/tutorial1_decoding/`` and ``nbgrader_config.py``, the instructor runs nbgrader's
-``generate_assignment``, then ``python -m nmautils.course grade ... --feedback`` from that folder.
+``generate_assignment``, then ``python -m nmautils.course grade ... --feedback`` from that folder,
+then ``build``, ``check`` and ``publish`` (the students' edition, whose package then comes from
+the installed wheel and its metadata) from elsewhere with ``--root``.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import site
@@ -19,9 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from nmautils.course import notebooks, sandbox
+from nmautils.course import homeurl, notebooks, sandbox
 from nmautils.course.build import source_path
-from nmautils.course.grading import REPO_ROOT
+from nmautils.course.grading import find_course_root
+
+REPO_ROOT = find_course_root(start=Path(__file__).parent)
 
 ASSIGNMENT = "tutorial1_decoding"
 
@@ -81,3 +86,31 @@ def test_instructor_tooling_from_a_course_folder_outside_the_repository(tmp_path
     assert html, "no feedback written"
     assert "BEGIN HIDDEN TESTS" not in html[0].read_text()
     assert not (REPO_ROOT / "graded").exists()
+
+    # 4. build, check and publish, pointed at the course folder from outside it
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = ["--root", str(course)]
+    # the solution's claims hold on the full-size surrogate the build uses, not the small one
+    full = {k: v for k, v in env.items() if k != "NMAUTILS_SURROGATE_SIZE"}
+    proc = _run([str(python), "-m", "nmautils.course", "build", *root], elsewhere, full)
+    assert f"{ASSIGNMENT}" in proc.stdout and "FAILED" not in proc.stdout, proc.stdout
+    solution = notebooks.read(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    assert any(c.get("outputs") for c in solution.cells)
+    proc = _run([str(python), "-m", "nmautils.course", "check", *root], elsewhere, env)
+    assert "up to date" in proc.stdout
+    url = "https://github.com/someone/my-course-students"
+    refused = subprocess.run([str(python), "-m", "nmautils.course", "publish", "edition", *root],
+                             cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and "--url" in refused.stdout  # no pyproject.toml: no URL
+    _run([str(python), "-m", "nmautils.course", "publish", "edition", *root, "--url", url,
+          "--with-solutions", ASSIGNMENT], elsewhere, env)
+    edition = elsewhere / "edition"
+    assert (edition / "nmautils" / "nmautils.mplstyle").is_file()
+    assert not (edition / "nmautils" / "course").exists()
+    project = (edition / "pyproject.toml").read_text()
+    assert '"torch>=2.1"' in project and "nbgrader" not in project and url in project
+    text = (edition / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    assert homeurl.badge_url(url, ASSIGNMENT) in text
+    assert json.loads((edition / ".nmautils-edition.json").read_text())["solutions"] == [ASSIGNMENT]
+    assert not (elsewhere / "build").exists() and not (REPO_ROOT / "edition").exists()
