@@ -112,6 +112,17 @@ def make_template(assignment: str, root: Path, repo_root: Path | None = None) ->
     return root
 
 
+def _compute_references(template: str, assignment: str, fixture_seed: int, timeout: int | None,
+                        sandbox: bool, repo_root: str) -> dict[str, dict]:
+    from . import verdicts
+    from .guard import compute_references
+
+    config = Course(Path(template), Path(repo_root), timeout=timeout, sandbox=sandbox).config
+    return {verdicts.reference_key(path.read_text(), fixture_seed):
+            compute_references(path, fixture_seed, config, sandbox)
+            for path in sorted((Path(template) / "source" / assignment).glob("*.ipynb"))}
+
+
 def prime_references(template: Path, assignment: str, fixture_seed: int,
                      timeout: int | None = None, sandbox: bool = True,
                      repo_root: Path | None = None) -> dict[str, dict]:
@@ -119,21 +130,21 @@ def prime_references(template: Path, assignment: str, fixture_seed: int,
     ``assignment`` on the fixtures of ``fixture_seed``; keep it in this process's cache (forked
     workers inherit it) and return it for the tasks (workers started otherwise).
 
+    The model answer runs in a child process: the workers are forked from this one, which must
+    hold no kernels or threads when they are.
+
     Returns
     -------
     dict
         ``{reference key: {test grade id: {name: record}}}`` for each notebook.
     """
     from . import verdicts
-    from .guard import compute_references
 
-    config = Course(template, repo_root, timeout=timeout, sandbox=sandbox).config
-    found = {}
-    for path in sorted((template / "source" / assignment).glob("*.ipynb")):
-        key = verdicts.reference_key(path.read_text(), fixture_seed)
-        if key not in verdicts.REFERENCES:
-            verdicts.REFERENCES[key] = compute_references(path, fixture_seed, config, sandbox)
-        found[key] = verdicts.REFERENCES[key]
+    repo_root = resolve_root(repo_root)
+    with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+        found = pool.submit(_compute_references, str(template), assignment, int(fixture_seed),
+                            timeout, sandbox, str(repo_root)).result()
+    verdicts.REFERENCES.update(found)
     return found
 
 

@@ -39,7 +39,7 @@ def plain_nbgrader_run(tmp_path_factory):
     source = notebooks.read(source_path(ASSIGNMENT))
     release = generated_release(ASSIGNMENT)
     blank = tuple(g for g in notebooks.answer_tests(source) if g != FIRST_ANSWER)
-    submissions = {c.name: notebooks.fill_submission(release, source, replace={FIRST_ANSWER: c.code},
+    submissions = {c.name: notebooks.fill_submission(release, source, replace={FIRST_ANSWER: c.code.format()},
                                                      blank=blank) for c in VERDICT_CASES}
     submissions[HONEST] = notebooks.fill_submission(release, source)
     for student, nb in submissions.items():

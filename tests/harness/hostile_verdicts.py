@@ -219,7 +219,13 @@ class DeepNetReLU(nn.Module):
             time.sleep(1)
 '''
 
-VERDICT_CASES: tuple[Hostile, ...] = (
+def _literal(code: str) -> str:
+    """``code`` with its braces doubled: cases are filled in with ``str.format`` (none of these
+    uses a placeholder)."""
+    return code.replace("{", "{{").replace("}", "}}")
+
+
+VERDICT_CASES: tuple[Hostile, ...] = tuple(Hostile(c.name, c.group, _literal(c.code)) for c in (
     Hostile("displayhook_then_raise", "forging a verdict", _DISPLAYHOOK_THEN_RAISE),
     Hostile("session_send_patch", "forging a verdict", _SESSION_SEND),
     Hostile("tensor_subclass_equal", "forging a verdict", _TENSOR_SUBCLASS),
@@ -233,4 +239,4 @@ VERDICT_CASES: tuple[Hostile, ...] = (
     Hostile("clear_error_outputs", "hiding or swallowing test failures", _CLEAR_ERRORS),
     Hostile("huge_display_data", "flooding the grader with output", _HUGE_DISPLAY),
     Hostile("slow_stubborn_cells", "sleeping past the deadline", _SLOW_AND_STUBBORN),
-)
+))
