@@ -54,8 +54,9 @@ RUN_FIRST = ("tests/course/test_main_job.py",)
 #: (longest-processing-time order), so no long group starts last while the others idle;
 #: unlisted groups count 0.2 s a test.
 GROUP_SECONDS = {
+    "tests/grading/test_hostile.py": 330,
     "faults-tutorial3_backprop": 150,
-    "tests/grading/test_hostile.py": 135,
+    "tests/grading/test_hostile_nbgrader.py": 135,
     "faults-assignment3_interpret": 110,
     "faults-tutorial2_encoding": 105,
     "grading-assignment3_interpret": 100,
@@ -67,7 +68,9 @@ GROUP_SECONDS = {
     "grading-tutorial1_decoding": 50,
     "tests/course/test_colab.py": 40,
     "tests/course/test_classgrade.py": 36,
-    "tests/course/test_instructor_outside_repo.py": 35,
+    "tests/course/test_instructor_outside_repo.py": 52,
+    "tests/course/test_fail_closed.py": 36,
+    "tests/course/test_publish.py": 30,
     "solutions/tutorial3_backprop/tutorial3_backprop.ipynb": 35,
     "tests/grading/test_substitution.py": 33,
     "tests/course/test_instructor_workflow.py": 25,

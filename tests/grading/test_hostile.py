@@ -2,7 +2,7 @@
 
 Every case of the catalogues (``tests/harness/hostile_catalogue.py``, ``hostile_verdicts.py``,
 ``hostile_sandbox.py``, ``hostile_leaks.py``) is the first answer cell of an otherwise blank
-submission of tutorial 1, graded together with one honest student by the class grader (two
+submission of tutorial 1, graded together with one honest student by the class grader (three
 workers, sandboxed kernels). The test plants a loopback TCP server and unique markers, then
 checks: no hostile submission scores a point; nothing was read or written outside the scratch
 folder; no connection reached the server; no process of a submission is still running; the
@@ -131,7 +131,7 @@ def hostile_run():
         notebooks.write(notebooks.fill_submission(release, source), victim)
         try:
             with grading_environment():
-                result = classgrade.grade_class(ASSIGNMENT, submitted, out, workers=2,
+                result = classgrade.grade_class(ASSIGNMENT, submitted, out, workers=3,
                                                 timeout=CELL_TIMEOUT, feedback=True,
                                                 submission_timeout=SUBMISSION_TIMEOUT,
                                                 guard_settings={"memory_limit_gb": 2.0})

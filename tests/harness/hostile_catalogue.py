@@ -18,7 +18,7 @@ from dataclasses import dataclass
 #: The assignment the hostile submissions are made of, and the answer cell that holds the attack.
 ASSIGNMENT, FIRST_ANSWER = "tutorial1_decoding", "ex_deepnet_relu"
 #: Seconds per cell and per submission in the hostile runs (the time budget is part of the test).
-CELL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 45
+CELL_TIMEOUT, SUBMISSION_TIMEOUT = 6, 40
 
 
 @dataclass(frozen=True)

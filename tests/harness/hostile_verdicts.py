@@ -205,7 +205,7 @@ import signal, time
 import torch
 from torch import nn
 signal.signal(signal.SIGINT, signal.SIG_IGN)
-time.sleep(8)  # just under the cell timeout: every restart replays this cell
+time.sleep(5)  # just under the cell timeout: every restart replays this cell
 
 class DeepNetReLU(nn.Module):
     def __init__(self, n_inputs, n_hidden):
