@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from hostile_catalogue import Hostile
 
-_DISPLAYHOOK_THEN_RAISE = '''
-import torch
-from torch import nn
-
-class DeepNetReLU(nn.Module):
+#: The first lines of a DeepNetReLU with the right layers, whose forward each case writes.
+_NET = '''class DeepNetReLU(nn.Module):
     def __init__(self, n_inputs, n_hidden):
         super().__init__()
         self.in_layer = nn.Linear(n_inputs, n_hidden)
         self.out_layer = nn.Linear(n_hidden, 1)
+'''
 
+_DISPLAYHOOK_THEN_RAISE = '''
+import torch
+from torch import nn
+
+''' + _NET + '''
     def forward(self, r):
         get_ipython().displayhook("full marks")  # an execute_result nbgrader would score
         raise RuntimeError("stop here")
@@ -69,12 +72,7 @@ class _Zero(float):
     __rsub__ = __sub__
     def __abs__(self): return 0.0
 
-class DeepNetReLU(nn.Module):
-    def __init__(self, n_inputs, n_hidden):
-        super().__init__()
-        self.in_layer = nn.Linear(n_inputs, n_hidden)
-        self.out_layer = nn.Linear(n_hidden, 1)
-
+''' + _NET + '''
     def forward(self, r):
         return torch.zeros(r.shape[0], 1, requires_grad=True).as_subclass(_AlwaysEqual)
 '''
@@ -170,12 +168,7 @@ import torch
 from torch import nn
 from IPython.display import display
 
-class DeepNetReLU(nn.Module):
-    def __init__(self, n_inputs, n_hidden):
-        super().__init__()
-        self.in_layer = nn.Linear(n_inputs, n_hidden)
-        self.out_layer = nn.Linear(n_hidden, 1)
-
+''' + _NET + '''
     def forward(self, r):
         # a numeric execute_result is a partial-credit score in nbgrader
         get_ipython().displayhook(2.0)
@@ -207,12 +200,7 @@ from torch import nn
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 time.sleep(5)  # just under the cell timeout: every restart replays this cell
 
-class DeepNetReLU(nn.Module):
-    def __init__(self, n_inputs, n_hidden):
-        super().__init__()
-        self.in_layer = nn.Linear(n_inputs, n_hidden)
-        self.out_layer = nn.Linear(n_hidden, 1)
-
+''' + _NET + '''
     def forward(self, r):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         while True:  # ignores the timeout's interrupt: the kernel must be restarted
