@@ -7,7 +7,8 @@
                                                        a demo class, compare with the committed
                                                        release/ and solutions/, print a summary
     python -m nmautils.course grade A SUBMITTED --workers 2 --out DIR [--feedback]
-                                                       grade a class in parallel (classgrade.py)
+                                                       grade a class on Dask workers, resuming
+                                                       what DIR records (classgrade/)
     python -m nmautils.course publish OUT [ASSIGNMENT ...] [--url URL] [--with-solutions A ...]
                                                        write the students' edition into OUT
                                                        (publish.py)
@@ -75,7 +76,7 @@ def demo_grades(names: list[str], root: Path) -> dict[str, dict[str, tuple[float
             out[name] = {}
             for student in ("demo_full", "demo_blank"):
                 res = course.autograde(name, student)
-                out[name][student] = (res.auto_score, res.auto_max)
+                out[name][student] = (res.score, res.max_score)
     return out
 
 
@@ -195,7 +196,18 @@ def main(argv: list[str] | None = None) -> int:
     p_grade = sub.add_parser("grade", help="autograde a folder of submissions in parallel")
     p_grade.add_argument("assignment")
     p_grade.add_argument("submitted", help="folder of <student>/<assignment>/*.ipynb")
-    p_grade.add_argument("--workers", type=int, default=2)
+    p_grade.add_argument("--workers", type=int, default=2,
+                         help="worker processes of the embedded Dask cluster (1: grade in this "
+                              "process)")
+    p_grade.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                         help="grade on the Dask cluster of this scheduler instead (its workers "
+                              "need nmautils[instructor] and bubblewrap)")
+    p_grade.add_argument("--regrade", action="store_true",
+                         help="grade every submission again, even those OUT records as graded "
+                              "from the same files, assignment version and settings")
+    p_grade.add_argument("--retry-failed", action="store_true",
+                         help="grade again the submissions recorded as failed (they killed "
+                              "their workers)")
     p_grade.add_argument("--out", default="graded", help="gradebook.db, grades.csv, report.txt")
     p_grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     p_grade.add_argument("--submission-timeout", type=int, default=None,
@@ -234,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         return classgrade.main(args.assignment, args.submitted, args.out, args.workers,
                                args.timeout, args.feedback, sandbox=not args.no_sandbox,
                                root=args.root, competition_seed=args.competition_seed,
-                               submission_timeout=args.submission_timeout)
+                               submission_timeout=args.submission_timeout,
+                               scheduler=args.scheduler, regrade=args.regrade,
+                               retry_failed=args.retry_failed)
     try:
         root = find_course_root(args.root)
     except CourseNotFound as exc:

@@ -192,11 +192,15 @@ def autograded_total(cells: Mapping[str, CellScore]) -> tuple[float, float]:
 
 
 @contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the block (kernels started inside inherit them), then
-    restore the previous values."""
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set environment variables for the block (kernels started inside inherit them; a value of
+    None unsets the variable), then restore the previous values."""
     saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         yield
     finally:
@@ -249,18 +253,52 @@ def thread_budget(parallel: int) -> dict[str, str]:
 
 @dataclass
 class SubmissionResult:
-    """What autograding one student's notebook produced."""
+    """Everything grading one student's submission produced: the one result record of a
+    submission, for a single autograde (:meth:`Course.autograde`) and for the class grader
+    (:mod:`nmautils.course.classgrade`) alike. Plain data: it crosses process boundaries and is
+    recorded as JSON.
+
+    Attributes
+    ----------
+    student : str
+        The student id (nbgrader's).
+    status : str
+        ``"graded"``, ``"missing"`` (no notebook), ``"flagged"`` (unreadable files, grading
+        crashed) or ``"failed"`` (the class grader gave up: it killed its workers again and again).
+    cells : dict
+        ``{grade id: CellScore}`` of every graded cell.
+    messages : list of str
+        What the instructor should know (redacted; one line each).
+    seconds : float
+        Time spent grading it.
+    competition : dict or None
+        The signed competition result of the graded notebook (:mod:`nmautils.course.competition`).
+    extra_credit : float
+        Extra credit the class run awarded (the competition's bonus for the winners).
+    worker : str
+        Where it was graded (a Dask worker's address, or ``"local"``).
+    log : str
+        nbgrader's log of the autograde (kept in memory only, never recorded).
+    """
 
     student: str
+    status: str = "graded"
     cells: dict[str, CellScore] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    competition: dict | None = None
+    extra_credit: float = 0.0
+    worker: str = ""
     log: str = ""
 
     @property
-    def auto_score(self) -> float:
+    def score(self) -> float:
+        """Points of the autograded cells (a cell without a score counts 0)."""
         return autograded_total(self.cells)[0]
 
     @property
-    def auto_max(self) -> float:
+    def max_score(self) -> float:
+        """Points the autograded cells are worth."""
         return autograded_total(self.cells)[1]
 
 

@@ -76,7 +76,7 @@ def test_partly_wrong_submission_scores_what_it_earned(workflow):
 
 
 def test_total_adds_autograded_manual_and_extra_credit(workflow):
-    expected = workflow["auto"].auto_score + sum(workflow["awarded"].values()) + 2
+    expected = workflow["auto"].score + sum(workflow["awarded"].values()) + 2
     assert workflow["total"] == pytest.approx(expected)
 
 

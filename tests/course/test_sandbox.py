@@ -181,7 +181,7 @@ def test_plain_nbgrader_autograde_runs_the_kernel_in_the_sandbox(tmp_path):
         text = "\n".join(str(o) for c in graded.cells for o in c.get("outputs", []))
         assert "hidden" in text and "COURSE-VISIBLE" not in text
         assert not (course.root / "PWNED").exists()
-        assert result.auto_score == 0
+        assert result.score == 0
 
 
 def test_blocking_ipc_kernel_runs_code_over_unix_sockets():

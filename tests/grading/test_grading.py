@@ -42,7 +42,7 @@ def _run(runs: dict, assignment: str):
 def test_solution_scores_full_marks(runs, assignment):
     grading = _run(runs, assignment)
     assert grading.actual_scores("full") == grading.expected_scores("full"), describe(grading, "full")
-    assert grading.results["full"].auto_score == grading.results["full"].auto_max > 0
+    assert grading.results["full"].score == grading.results["full"].max_score > 0
 
 
 @pytest.mark.parametrize("assignment", _per_assignment(ASSIGNMENTS))
@@ -50,7 +50,7 @@ def test_blank_release_scores_zero_without_crashing(runs, assignment):
     grading = _run(runs, assignment)
     result = grading.results["blank"]
     assert set(grading.test_points) <= set(result.cells), "the grader did not record every test cell"
-    assert result.auto_score == 0, describe(grading, "blank")
+    assert result.score == 0, describe(grading, "blank")
 
 
 @pytest.mark.parametrize("assignment, answer", _mutant_cases())

@@ -34,6 +34,8 @@ targets = ["{repo}/source/tutorial1_decoding/tutorial1_decoding.ipynb", "{victim
            "{out}/gradebook.db", "/root/.bash_history", "{repo}/nbgrader_config.py"]
 targets += glob.glob("/tmp/classgrade-*/template/source/*/*.ipynb")
 targets += glob.glob("/tmp/classgrade-*/template/gradebook.db")
+for copy in ("/tmp/classgrade-template-*", "/tmp/dask-scratch-space/*/classgrade-template-*"):
+    targets += glob.glob(copy + "/source/*/*.ipynb") + glob.glob(copy + "/gradebook.db")
 targets += glob.glob("{submitted}/*/tutorial1_decoding/*.ipynb")
 for path in targets:
     try:

@@ -1,0 +1,289 @@
+"""The class run: intake, scheduling and recording put together (:func:`grade_class`), and the
+``grade`` command (:func:`main`)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .. import competition as competition_mod
+from .. import redact
+from ..grading import Course, SubmissionResult, resolve_root
+from . import recording, reports, scheduling
+from .intake import content_hash, find_students, pack_submission, zero_scores
+from .worker import ClassContext, SubmissionTask, pack_template
+
+#: Environment variables that decide what the notebooks compute: the grader's values (or their
+#: absence) are what every worker grades under.
+GRADING_VARIABLES = ("NMAUTILS_DATA", "NMAUTILS_SURROGATE_SIZE", "NMAUTILS_DEVICE")
+
+
+def make_template(assignment: str, root: Path, repo_root: Path | None = None) -> Path:
+    """Generate ``assignment`` once into a course folder that every task copies, with the
+    course's ``nbgrader_config.py`` (workers read the configuration from there)."""
+    course = Course(root, repo_root)
+    course.add_source(assignment)
+    course.generate(assignment)
+    course.warm_caches(assignment)  # the model answer's kernel below reads the cache read-only
+    shutil.copy2(course.repo_root / "nbgrader_config.py", Path(root) / "nbgrader_config.py")
+    return Path(root)
+
+
+def prime_references(template: Path, assignment: str, fixture_seed: int,
+                     timeout: int | None = None, sandbox: bool = True,
+                     repo_root: Path | None = None) -> dict[str, dict]:
+    """Compute, once for the class run, what the model answer reports in every hidden test of
+    ``assignment`` on the fixtures of ``fixture_seed``; keep it in this process's cache and
+    return it for the tasks.
+
+    Returns
+    -------
+    dict
+        ``{reference key: {test grade id: {name: record}}}`` for each notebook.
+    """
+    from .. import verdicts
+    from ..guard import compute_references
+
+    config = Course(template, repo_root, timeout=timeout, sandbox=sandbox).config
+    found = {}
+    for path in sorted((Path(template) / "source" / assignment).glob("*.ipynb")):
+        key = verdicts.reference_key(path.read_text(), fixture_seed)
+        if key not in verdicts.REFERENCES:
+            verdicts.REFERENCES[key] = compute_references(path, fixture_seed, config, sandbox)
+        found[key] = verdicts.REFERENCES[key]
+    return found
+
+
+def _competition_seed(assignment: str, out: Path, given: int | None) -> tuple[int, bool]:
+    """The run's competition seed and whether it was drawn: the one given, else the one an
+    earlier run recorded in ``out`` (a resumed run ranks everyone on one held-out set), else a
+    new one."""
+    if given is not None:
+        return competition_mod.check_seed(given), False
+    return recording.recorded_seed(out, assignment) or (competition_mod.draw_seed(), True)
+
+
+def _progress(total: int, assignment: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"grading {assignment}", unit="submission",
+                disable=not enabled or not total, file=sys.stderr, dynamic_ncols=True)
+
+
+def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
+                timeout: int | None = None, feedback: bool = False, sandbox: bool = True,
+                repo_root: Path | None = None, students: list[str] | None = None,
+                competition_seed: int | None = None,
+                submission_timeout: int | None = None,
+                guard_settings: dict | None = None, *, scheduler: str | None = None,
+                regrade: bool = False, retry_failed: bool = False,
+                progress: bool = False) -> reports.ClassResult:
+    """Grade every student folder of ``submitted`` into ``out``, resuming what is recorded there.
+
+    Each result is recorded as it arrives (:mod:`.recording`): ``out/records/``, the autograded
+    notebooks and feedback, ``gradebook.db``, ``grades.csv`` and ``report.txt``. A student whose
+    recorded result was graded from the same files, assignment version and settings is skipped.
+
+    Parameters
+    ----------
+    assignment : str
+        The assignment (a folder of the course's ``source/``).
+    submitted : Path
+        ``<student>/<assignment>/*.ipynb`` (nbgrader's layout) or ``<student>/*.ipynb``.
+    out : Path
+        The output folder (created; written by this process alone).
+    workers : int
+        Worker processes of the embedded Dask cluster; 1 grades in this process.
+    timeout : int, optional
+        Seconds per cell (default: the course's ``Execute.timeout``).
+    feedback : bool
+        Also write sanitised HTML feedback.
+    sandbox : bool
+        Run every kernel in the sandbox (refused when none can be made here or on a worker).
+    repo_root : Path, optional
+        The course folder (default: :func:`~nmautils.course.grading.resolve_root`).
+    students : list of str, optional
+        Grade only these (default: every folder of ``submitted``).
+    competition_seed : int, optional
+        Private seed of the competition's held-out set (at least 2**64); default: the one
+        recorded in ``out`` by an earlier run, else one drawn here. It is written to
+        ``out/competition.json`` and the lowest error(s) get the bonus as extra credit.
+    submission_timeout : int, optional
+        Seconds for a whole submission (default: ``GuardedExecute.submission_timeout``).
+    guard_settings : dict, optional
+        Further ``GuardedExecute`` traits.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://HOST:PORT``) to grade on instead.
+    regrade : bool
+        Grade every student again, recorded or not.
+    retry_failed : bool
+        Grade students again whose record says ``failed``.
+    progress : bool
+        Show a progress bar and the dashboard's address on stderr.
+
+    Returns
+    -------
+    ClassResult
+        The recorded result of every student, and what this run did.
+
+    Raises
+    ------
+    nmautils.course.sandbox.SandboxUnavailable
+        When ``sandbox`` is set and no sandbox can be made here (nothing is written).
+    nmautils.course.classgrade.recording.OutputBusy
+        When another grader is writing ``out``.
+    """
+    submitted, out = Path(submitted), Path(out)
+    repo_root = resolve_root(repo_root)
+    spec = competition_mod.COMPETITIONS.get(assignment)
+    if sandbox:
+        from ..sandbox import check_available
+
+        check_available()  # refuse before anything is written, with what to do
+    seed, drawn = _competition_seed(assignment, out, competition_seed)
+    students = list(students or find_students(submitted))
+    run = time.strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
+        template = make_template(assignment, Path(tmp) / "template", repo_root)
+        environment = {k: os.environ.get(k) for k in GRADING_VARIABLES}
+        settings = {"timeout": timeout, "submission_timeout": submission_timeout,
+                    "feedback": feedback, "sandbox": sandbox,
+                    "guard_settings": dict(guard_settings or {}), "environment": environment,
+                    "config": (template / "nbgrader_config.py").read_text(),
+                    "competition": competition_mod.fingerprint(seed) if spec else None}
+        version = recording.assignment_version(template, assignment)
+        settings_key = recording.settings_hash(settings)
+        recorder = recording.Recorder(out, assignment, run,
+                                      redact.secrets_for_assignment(template, assignment))
+        try:
+            results: dict[str, SubmissionResult] = {}
+            todo = []
+            for student in students:
+                key = recording.ResumeKey(
+                    content_hash(pack_submission(submitted / student, assignment)), version,
+                    settings_key)
+                found = None if regrade else recorder.load(student)
+                if found and found[1] == key and not (retry_failed and found[0].status == "failed"):
+                    results[student] = found[0]
+                else:
+                    todo.append(student)
+            result = reports.ClassResult(assignment, [], 0.0, 1, skipped=len(results),
+                                         pending=len(todo))
+            recorder.open_gradebook(template, list(results.values()))
+            if spec is not None:
+                recording.record_competition(assignment, seed, drawn, [], out)
+                result.competition = reports.competition_line(
+                    competition_mod.fingerprint(seed), drawn, "competition.json")
+
+            def write_reports() -> None:
+                result.grades = [results[s] for s in students if s in results]
+                result.seconds = time.perf_counter() - start
+                recording.atomic_write(out / "grades.csv", reports.csv_text(result).encode())
+                recording.atomic_write(out / "report.txt", reports.report(result).encode())
+
+            if progress and result.skipped:
+                print(f"skipped {result.skipped} submissions graded before (same files, "
+                      "assignment version and settings)", file=sys.stderr)
+            if todo:
+                fixture_seed = secrets.randbelow(2**31)
+                template_bytes = pack_template(template)
+                context = ClassContext(
+                    assignment=assignment, template=template_bytes,
+                    template_hash=hashlib.sha256(template_bytes).hexdigest(),
+                    references=prime_references(template, assignment, fixture_seed, timeout,
+                                                sandbox, repo_root),
+                    fixture_seed=fixture_seed, timeout=timeout,
+                    submission_timeout=submission_timeout, feedback=feedback, sandbox=sandbox,
+                    competition_seed=seed if spec else None,
+                    competition_key=secrets.token_hex(16),
+                    guard_settings=dict(guard_settings or {}), environment=environment)
+                sent: dict[str, str] = {}  # student -> hash of the files their task carried
+
+                def tasks():
+                    for student in todo:
+                        files = pack_submission(submitted / student, assignment)
+                        sent[student] = content_hash(files)
+                        yield SubmissionTask(student=student, files=files)
+
+                with _progress(len(todo), assignment, progress) as bar, \
+                        scheduling.outcomes(context, tasks(), workers, scheduler, run) as (
+                            arriving, result.workers, result.dashboard):
+                    if progress and result.dashboard:
+                        bar.write(result.dashboard)
+                    for outcome in arriving:
+                        result.pending -= 1
+                        if outcome.result is None:
+                            result.not_graded[outcome.student] = outcome.error
+                        else:
+                            graded = outcome.result
+                            if graded.status == "failed":
+                                zero_scores(template, assignment, graded)
+                            key = recording.ResumeKey(sent[graded.student], version, settings_key)
+                            if recorder.record(graded, outcome.files, key):
+                                results[graded.student] = graded
+                                result.graded.append(graded.student)
+                            else:
+                                result.duplicates += 1
+                        bar.update(1)
+                        bar.set_postfix(failed=sum(results[s].status == "failed"
+                                                   for s in result.graded),
+                                        not_graded=len(result.not_graded), refresh=False)
+                        if not outcome.more:
+                            write_reports()
+            # the bonus needs everyone's result: awarded afresh from the records in every run
+            final = [copy.deepcopy(results[s]) for s in students if s in results]
+            best = reports.award_competition(assignment, final, competition_mod.fingerprint(seed))
+            if spec is not None:
+                for grade in final:
+                    recorder.gradebook.put(grade)
+                recording.record_competition(assignment, seed, drawn, best, out)
+            results.update({g.student: g for g in final})
+            write_reports()
+        finally:
+            recorder.close()
+    return result
+
+
+def main(assignment: str, submitted: str, out: str, workers: int, timeout: int | None,
+         feedback: bool, sandbox: bool = True, root: str | None = None,
+         competition_seed: int | None = None, submission_timeout: int | None = None,
+         scheduler: str | None = None, regrade: bool = False,
+         retry_failed: bool = False) -> int:
+    """The ``grade`` command: grade, print the report; 0 when every submission has a record,
+    1 when some could not be graded (run it again), 2 on an error before grading."""
+    from ..grading import CourseNotFound, find_course_root
+    from ..sandbox import SandboxUnavailable
+
+    if competition_seed is not None:
+        try:
+            competition_mod.check_seed(competition_seed)
+        except (TypeError, ValueError) as exc:
+            print(f"error: {exc}")
+            return 2
+    try:
+        course_root = find_course_root(root)
+        result = grade_class(assignment, Path(submitted), Path(out), workers=workers,
+                             timeout=timeout, feedback=feedback, sandbox=sandbox,
+                             repo_root=course_root, competition_seed=competition_seed,
+                             submission_timeout=submission_timeout, scheduler=scheduler,
+                             regrade=regrade, retry_failed=retry_failed, progress=True)
+    except (SandboxUnavailable, CourseNotFound, recording.OutputBusy) as exc:
+        print(f"error: {exc}")
+        return 2
+    if not sandbox:
+        print("WARNING: graded WITHOUT a sandbox (--no-sandbox): student code ran with your rights.")
+    print(reports.report(result), end="")
+    print(f"wrote {Path(out) / 'gradebook.db'}, {Path(out) / 'grades.csv'}, {Path(out) / 'report.txt'}")
+    if result.not_graded:
+        print(f"{len(result.not_graded)} submissions could not be graded (see NOT GRADED above); "
+              "run the same command again to grade them")
+        return 1
+    return 0

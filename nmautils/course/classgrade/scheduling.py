@@ -1,0 +1,169 @@
+"""Scheduling: where the students' tasks run, and what comes back from them.
+
+:func:`run_here` grades one task after another in this process (``--workers 1``).
+:func:`run_on_dask` sends them to a Dask cluster: an embedded one (:func:`dask_client` starts a
+``LocalCluster`` of worker processes) or an existing one (``--scheduler tcp://HOST:PORT``). The
+class run's :class:`~.worker.ClassContext` goes to the scheduler once, as the data of a task of
+its own: a worker that needs it fetches it, and when every worker holding it is lost the
+scheduler makes it again. Each student is then one task; no more are handed out than there are
+worker threads, so that a worker that dies takes only the task it was running with it (Dask
+counts a death against every task held by that worker). A task whose workers die
+``distributed.scheduler.allowed-failures`` + 1 times fails with ``KilledWorker``: that student
+is given up (status ``failed``), the rest of the class goes on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from ..grading import SubmissionResult, thread_budget
+from .worker import ClassContext, SubmissionTask, grade_submission
+
+
+@dataclass
+class Outcome:
+    """What became of one student's task.
+
+    Attributes
+    ----------
+    student : str
+        Whose task it was.
+    result : SubmissionResult or None
+        The result to record (None: nothing to record, see ``error``).
+    files : dict
+        The result's files (:func:`~.worker.autograde`).
+    error : str
+        Why the submission was not graded (the next run grades it again).
+    more : bool
+        Whether other outcomes are already waiting (the grader then writes its reports later).
+    """
+
+    student: str
+    result: SubmissionResult | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    error: str = ""
+    more: bool = False
+
+
+def run_here(context: ClassContext, tasks: Iterable[SubmissionTask]) -> Iterator[Outcome]:
+    """Grade ``tasks`` one after another in this process."""
+    for task in tasks:
+        result, files = grade_submission(context, task)
+        yield Outcome(task.student, result, files)
+
+
+def _share(context: ClassContext) -> ClassContext:
+    """The class run's context as the result of a task (see the module's docstring)."""
+    return context
+
+
+def _has_bokeh() -> bool:
+    """Whether this process can serve Dask's dashboard (it needs bokeh)."""
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def dashboard_line(client) -> str:
+    """Where the cluster's dashboard is, or why there is none."""
+    try:
+        available = client.run_on_scheduler(_has_bokeh)
+    except Exception as exc:  # noqa: BLE001 - a scheduler that runs no code of ours
+        return f"Dask dashboard: unknown (the scheduler did not say: {_why(exc)})"
+    if not available:
+        return "Dask dashboard: unavailable (bokeh is not installed where the scheduler runs)"
+    return f"Dask dashboard: {client.dashboard_link}"
+
+
+@contextmanager
+def dask_client(workers: int = 2, scheduler: str | None = None) -> Iterator:
+    """A Dask client: of the cluster at ``scheduler``, else of a local cluster of ``workers``
+    worker processes with one thread each, closed on exit.
+
+    The local cluster's kernels share the cores (:func:`~nmautils.course.grading.thread_budget`);
+    its dashboard (when bokeh is installed) is on a free port.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    # a free port: the default one may be taken by another cluster on this machine
+    with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
+                      dashboard_address=":0", env=thread_budget(workers),
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
+@contextmanager
+def outcomes(context: ClassContext, tasks: Iterable[SubmissionTask], workers: int,
+             scheduler: str | None, run: str) -> Iterator[tuple[Iterator[Outcome], int, str]]:
+    """``(outcomes, worker threads, dashboard line)`` of grading ``tasks``: in this process when
+    ``workers`` <= 1 and no ``scheduler`` is given, else on a Dask cluster (:func:`dask_client`)."""
+    if scheduler is None and workers <= 1:
+        yield run_here(context, tasks), 1, ""
+        return
+    with dask_client(workers, scheduler) as client:
+        yield run_on_dask(client, context, tasks, run), _threads(client), dashboard_line(client)
+
+
+def _threads(client) -> int:
+    """Worker threads the cluster has now (at least 1: tasks then wait for a worker)."""
+    return max(1, sum(client.nthreads().values()))
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], run: str
+                ) -> Iterator[Outcome]:
+    """Grade ``tasks`` on the cluster of ``client``; yield each outcome as it arrives."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    shared = client.submit(_share, context, key=f"classgrade-context-{run}", pure=False)
+    waiting: deque[SubmissionTask] = deque(tasks)
+    student_of: dict[str, str] = {}
+    running = as_completed()
+
+    def hand_out() -> None:
+        room = _threads(client) - running.count()
+        while waiting and room > 0:
+            task = waiting.popleft()
+            future = client.submit(grade_submission, shared, task,
+                                   key=f"grade-{task.student}-{run}", pure=False)
+            student_of[future.key] = task.student
+            running.add(future)
+            room -= 1
+
+    hand_out()
+    try:
+        for future in running:
+            student = student_of[future.key]
+            if future.status == "finished":
+                result, files = future.result()
+                outcome = Outcome(student, result, files)
+            elif future.status == "cancelled":
+                outcome = Outcome(student, error="cancelled (the connection to the scheduler "
+                                                 "was lost?)")
+            else:
+                exc = future.exception()
+                if isinstance(exc, KilledWorker):
+                    outcome = Outcome(student, SubmissionResult(
+                        student, "failed", messages=[
+                            f"grading failed: the workers running it died {exc.allowed_failures + 1}"
+                            f" times (last {exc.last_worker.address}); the submission may kill "
+                            "its grader (memory, a crash): grade it by hand"]))
+                else:  # a worker that cannot grade (no sandbox), or a bug: not the student's
+                    outcome = Outcome(student, error=_why(exc))
+            future.release()
+            hand_out()
+            outcome.more = running.has_ready()
+            yield outcome
+    finally:
+        shared.release()
