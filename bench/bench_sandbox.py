@@ -53,7 +53,8 @@ def run(quick: bool, only: str | None) -> None:
 
         def grade(flag: bool):
             return lambda: classgrade.grade_class(ASSIGNMENT, tmp / "submitted",
-                                                  tmp / f"out-{flag}", workers=1, sandbox=flag)
+                                                  tmp / f"out-{flag}", workers=1, sandbox=flag,
+                                                  regrade=True)
 
         grade(True)()  # warm-up: imports, page cache
         seconds, ratios = interleaved({"plain": grade(False), "sandboxed": grade(True)}, repeats)

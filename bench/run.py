@@ -38,7 +38,7 @@ OWN = {
     "bench_gpu.py": ("gpu_",),  # CPU vs GPU ratios; all skip without CUDA
 }
 #: Scripts written separately; their figure names are not known here.
-OTHERS = ("bench_encoding.py", "bench_grading.py", "bench_sandbox.py")
+OTHERS = ("bench_encoding.py", "bench_grading.py", "bench_sandbox.py", "bench_classgrade.py")
 
 
 def selects(figures: tuple[str, ...], only: str | None) -> bool:

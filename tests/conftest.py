@@ -57,6 +57,7 @@ GROUP_SECONDS = {
     "tests/grading/test_hostile.py": 330,
     "faults-tutorial3_backprop": 150,
     "tests/grading/test_hostile_nbgrader.py": 135,
+    "tests/course/test_classgrade_dask.py": 130,
     "faults-assignment3_interpret": 110,
     "faults-tutorial2_encoding": 105,
     "grading-assignment3_interpret": 100,

@@ -30,7 +30,14 @@ from ..grading import SubmissionResult
 from .intake import expected_notebooks, find_students, intake, restore_deleted_cells
 from .recording import OutputBusy, Recorder, ResumeKey, record_competition
 from .reports import ClassResult, award_competition, csv_text, report
-from .run import GRADING_VARIABLES, grade_class, main, make_template, prime_references
+from .run import (
+    GRADING_VARIABLES,
+    grade_class,
+    main,
+    make_context,
+    make_template,
+    prime_references,
+)
 from .worker import ClassContext, SubmissionTask, grade_submission
 
 #: The result record of one student (one class for single autogrades and class runs alike).
@@ -40,6 +47,6 @@ __all__ = [
     "GRADING_VARIABLES", "ClassContext", "ClassResult", "OutputBusy", "Recorder", "ResumeKey",
     "StudentGrade", "SubmissionResult", "SubmissionTask", "award_competition", "csv_text",
     "expected_notebooks", "find_students", "grade_class", "grade_submission", "intake", "main",
-    "make_template", "prime_references", "record_competition", "report",
+    "make_context", "make_template", "prime_references", "record_competition", "report",
     "restore_deleted_cells",
 ]

@@ -70,6 +70,98 @@ def _competition_seed(assignment: str, out: Path, given: int | None) -> tuple[in
     return recording.recorded_seed(out, assignment) or (competition_mod.draw_seed(), True)
 
 
+def make_context(template: Path, assignment: str, *, timeout: int | None = None,
+                 submission_timeout: int | None = None, feedback: bool = False,
+                 sandbox: bool = True, competition_seed: int | None = None,
+                 guard_settings: dict | None = None, environment: dict | None = None,
+                 repo_root: Path | None = None) -> ClassContext:
+    """What every task of a class run shares: the template packed, the model answer's values on
+    a fixture seed drawn here (:func:`prime_references`), a new key for competition results.
+
+    Parameters are those of :class:`~.worker.ClassContext`; ``environment`` defaults to this
+    process's :data:`GRADING_VARIABLES`.
+    """
+    fixture_seed = secrets.randbelow(2**31)
+    packed = pack_template(template)
+    return ClassContext(
+        assignment=assignment, template=packed, template_hash=hashlib.sha256(packed).hexdigest(),
+        references=prime_references(template, assignment, fixture_seed, timeout, sandbox,
+                                    repo_root),
+        fixture_seed=fixture_seed, timeout=timeout, submission_timeout=submission_timeout,
+        feedback=feedback, sandbox=sandbox, competition_seed=competition_seed,
+        competition_key=secrets.token_hex(16), guard_settings=dict(guard_settings or {}),
+        environment=dict(environment if environment is not None else _environment()))
+
+
+def _environment() -> dict[str, str | None]:
+    return {k: os.environ.get(k) for k in GRADING_VARIABLES}
+
+
+class _Bookkeeping:
+    """One class run's state: the results recorded (earlier and now), what is left, reports."""
+
+    def __init__(self, recorder: recording.Recorder, template: Path, students: list[str],
+                 version: str, settings_key: str, started: float):
+        self.recorder, self.template, self.students = recorder, template, students
+        self.version, self.settings_key, self.started = version, settings_key, started
+        self.results: dict[str, SubmissionResult] = {}
+        self.result = reports.ClassResult(recorder.assignment, [], 0.0, 1)
+
+    def plan(self, submitted: Path, regrade: bool, retry_failed: bool) -> list[str]:
+        """The students to grade: those without a record of the same key (all: ``regrade``)."""
+        todo = []
+        for student in self.students:
+            files = pack_submission(submitted / student, self.recorder.assignment)
+            found = None if regrade else self.recorder.load(student)
+            if found is not None and found[1] == self.key(content_hash(files)) and \
+                    not (retry_failed and found[0].status == "failed"):
+                self.results[student] = found[0]
+            else:
+                todo.append(student)
+        self.result.skipped, self.result.pending = len(self.results), len(todo)
+        return todo
+
+    def key(self, submission: str) -> recording.ResumeKey:
+        return recording.ResumeKey(submission, self.version, self.settings_key)
+
+    def take(self, outcome: scheduling.Outcome, submission: str) -> None:
+        """Record one outcome (``submission``: hash of the files its task carried)."""
+        self.result.pending -= 1
+        if outcome.result is None:
+            self.result.not_graded[outcome.student] = outcome.error
+            return
+        graded = outcome.result
+        if graded.status == "failed":
+            zero_scores(self.template, self.recorder.assignment, graded)
+        if self.recorder.record(graded, outcome.files, self.key(submission)):
+            self.results[graded.student] = graded
+            self.result.graded.append(graded.student)
+        else:
+            self.result.duplicates += 1
+
+    def failed(self) -> int:
+        return sum(self.results[s].status == "failed" for s in self.result.graded)
+
+    def write_reports(self) -> None:
+        """Replace ``grades.csv`` and ``report.txt`` with what is recorded now."""
+        out = self.recorder.out
+        self.result.grades = [self.results[s] for s in self.students if s in self.results]
+        self.result.seconds = time.perf_counter() - self.started
+        recording.atomic_write(out / "grades.csv", reports.csv_text(self.result).encode())
+        recording.atomic_write(out / "report.txt", reports.report(self.result).encode())
+
+    def award(self, seed: int, drawn: bool) -> None:
+        """The competition's bonus from every record (it needs everyone's result)."""
+        assignment = self.recorder.assignment
+        final = [copy.deepcopy(self.results[s]) for s in self.students if s in self.results]
+        best = reports.award_competition(assignment, final, competition_mod.fingerprint(seed))
+        if assignment in competition_mod.COMPETITIONS:
+            for grade in final:
+                self.recorder.gradebook.put(grade)
+            recording.record_competition(assignment, seed, drawn, best, self.recorder.out)
+        self.results.update({g.student: g for g in final})
+
+
 def _progress(total: int, assignment: str, enabled: bool):
     from tqdm.auto import tqdm
 
@@ -150,61 +242,36 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     seed, drawn = _competition_seed(assignment, out, competition_seed)
     students = list(students or find_students(submitted))
     run = time.strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
-    start = time.perf_counter()
+    started = time.perf_counter()
+    environment = _environment()
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
         template = make_template(assignment, Path(tmp) / "template", repo_root)
-        environment = {k: os.environ.get(k) for k in GRADING_VARIABLES}
         settings = {"timeout": timeout, "submission_timeout": submission_timeout,
                     "feedback": feedback, "sandbox": sandbox,
                     "guard_settings": dict(guard_settings or {}), "environment": environment,
                     "config": (template / "nbgrader_config.py").read_text(),
                     "competition": competition_mod.fingerprint(seed) if spec else None}
-        version = recording.assignment_version(template, assignment)
-        settings_key = recording.settings_hash(settings)
         recorder = recording.Recorder(out, assignment, run,
                                       redact.secrets_for_assignment(template, assignment))
         try:
-            results: dict[str, SubmissionResult] = {}
-            todo = []
-            for student in students:
-                key = recording.ResumeKey(
-                    content_hash(pack_submission(submitted / student, assignment)), version,
-                    settings_key)
-                found = None if regrade else recorder.load(student)
-                if found and found[1] == key and not (retry_failed and found[0].status == "failed"):
-                    results[student] = found[0]
-                else:
-                    todo.append(student)
-            result = reports.ClassResult(assignment, [], 0.0, 1, skipped=len(results),
-                                         pending=len(todo))
-            recorder.open_gradebook(template, list(results.values()))
+            books = _Bookkeeping(recorder, template, students,
+                                 recording.assignment_version(template, assignment),
+                                 recording.settings_hash(settings), started)
+            result = books.result
+            todo = books.plan(submitted, regrade, retry_failed)
+            recorder.open_gradebook(template, list(books.results.values()))
             if spec is not None:
                 recording.record_competition(assignment, seed, drawn, [], out)
                 result.competition = reports.competition_line(
                     competition_mod.fingerprint(seed), drawn, "competition.json")
-
-            def write_reports() -> None:
-                result.grades = [results[s] for s in students if s in results]
-                result.seconds = time.perf_counter() - start
-                recording.atomic_write(out / "grades.csv", reports.csv_text(result).encode())
-                recording.atomic_write(out / "report.txt", reports.report(result).encode())
-
             if progress and result.skipped:
                 print(f"skipped {result.skipped} submissions graded before (same files, "
                       "assignment version and settings)", file=sys.stderr)
             if todo:
-                fixture_seed = secrets.randbelow(2**31)
-                template_bytes = pack_template(template)
-                context = ClassContext(
-                    assignment=assignment, template=template_bytes,
-                    template_hash=hashlib.sha256(template_bytes).hexdigest(),
-                    references=prime_references(template, assignment, fixture_seed, timeout,
-                                                sandbox, repo_root),
-                    fixture_seed=fixture_seed, timeout=timeout,
-                    submission_timeout=submission_timeout, feedback=feedback, sandbox=sandbox,
-                    competition_seed=seed if spec else None,
-                    competition_key=secrets.token_hex(16),
-                    guard_settings=dict(guard_settings or {}), environment=environment)
+                context = make_context(
+                    template, assignment, timeout=timeout, submission_timeout=submission_timeout,
+                    feedback=feedback, sandbox=sandbox, competition_seed=seed if spec else None,
+                    guard_settings=guard_settings, environment=environment, repo_root=repo_root)
                 sent: dict[str, str] = {}  # student -> hash of the files their task carried
 
                 def tasks():
@@ -219,34 +286,14 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                     if progress and result.dashboard:
                         bar.write(result.dashboard)
                     for outcome in arriving:
-                        result.pending -= 1
-                        if outcome.result is None:
-                            result.not_graded[outcome.student] = outcome.error
-                        else:
-                            graded = outcome.result
-                            if graded.status == "failed":
-                                zero_scores(template, assignment, graded)
-                            key = recording.ResumeKey(sent[graded.student], version, settings_key)
-                            if recorder.record(graded, outcome.files, key):
-                                results[graded.student] = graded
-                                result.graded.append(graded.student)
-                            else:
-                                result.duplicates += 1
+                        books.take(outcome, sent[outcome.student])
                         bar.update(1)
-                        bar.set_postfix(failed=sum(results[s].status == "failed"
-                                                   for s in result.graded),
-                                        not_graded=len(result.not_graded), refresh=False)
+                        bar.set_postfix(failed=books.failed(), not_graded=len(result.not_graded),
+                                        refresh=False)
                         if not outcome.more:
-                            write_reports()
-            # the bonus needs everyone's result: awarded afresh from the records in every run
-            final = [copy.deepcopy(results[s]) for s in students if s in results]
-            best = reports.award_competition(assignment, final, competition_mod.fingerprint(seed))
-            if spec is not None:
-                for grade in final:
-                    recorder.gradebook.put(grade)
-                recording.record_competition(assignment, seed, drawn, best, out)
-            results.update({g.student: g for g in final})
-            write_reports()
+                            books.write_reports()
+            books.award(seed, drawn)
+            books.write_reports()
         finally:
             recorder.close()
     return result

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -120,22 +119,39 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], run: str
-                ) -> Iterator[Outcome]:
-    """Grade ``tasks`` on the cluster of ``client``; yield each outcome as it arrives."""
+def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], run: str,
+                grade: Callable = grade_submission) -> Iterator[Outcome]:
+    """Grade ``tasks`` on the cluster of ``client``; yield each outcome as it arrives.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster's client.
+    context : ClassContext
+        What every task shares.
+    tasks : iterable of SubmissionTask
+        Read one at a time, as workers become free.
+    run : str
+        The run's id (in the tasks' keys: ``grade-<student>-<run>``).
+    grade : callable
+        The task's function, ``(context, task) -> (result, files)`` (benchmarks time the
+        scheduling alone with one that grades nothing).
+    """
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
     shared = client.submit(_share, context, key=f"classgrade-context-{run}", pure=False)
-    waiting: deque[SubmissionTask] = deque(tasks)
+    waiting = iter(tasks)  # read lazily: a class's notebooks need not all be in memory at once
     student_of: dict[str, str] = {}
     running = as_completed()
 
     def hand_out() -> None:
         room = _threads(client) - running.count()
-        while waiting and room > 0:
-            task = waiting.popleft()
-            future = client.submit(grade_submission, shared, task,
+        while room > 0:
+            task = next(waiting, None)
+            if task is None:
+                return
+            future = client.submit(grade, shared, task,
                                    key=f"grade-{task.student}-{run}", pure=False)
             student_of[future.key] = task.student
             running.add(future)
