@@ -56,9 +56,11 @@ def _wait(what: str, ready, seconds: float = PATIENCE, step: float = 0.2):
 
 
 def _hostile_code(marker: str, port: int) -> str:
-    """An answer that writes outside its folder and connects to a server on the host."""
+    """An answer that writes outside its folder and connects to a server on the host (and
+    prints the surrogate's size it runs on)."""
     return f'''
-import socket
+import os, socket
+print("SURROGATE", os.environ.get("NMAUTILS_SURROGATE_SIZE"))
 for path in ["/tmp/{marker}", "{REPO_ROOT}/source/{marker}"]:
     try:
         open(path, "w").write("x")
@@ -107,6 +109,8 @@ class Cluster:
                     "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                     "OPENBLAS_NUM_THREADS": "1",
                     "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "2"}
+        # the workers grade under the grader's settings, which the tasks carry
+        self.env.pop("NMAUTILS_SURROGATE_SIZE", None)
         self.file = folder / "scheduler.json"
         self.processes: list[subprocess.Popen] = []
         self._start([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -304,6 +308,7 @@ def test_the_hostile_student_reaches_nothing(on_cluster, embedded, klass):
         nb = notebooks.read(out / "autograded" / "hostile" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "NO NETWORK" in printed and "CONNECTED" not in printed
+        assert "SURROGATE small" in printed
 
 
 def test_results_come_back_as_files_and_the_report_says_how_it_went(on_cluster):

@@ -10,7 +10,8 @@ Layout of ``<out>``::
     competition.json                    the competition's private seed (assignments with one)
 
 Each result is recorded as it arrives: its files are put in place, then its record is written
-(to a temporary file, then ``os.replace``), then the gradebook is updated in one transaction;
+(to a temporary file, then ``os.replace``), then its gradebook entry (the gradebook is rebuilt
+from the records at the start of every run);
 ``grades.csv`` and ``report.txt`` are replaced whenever no other result is waiting. A record
 carries the key it was graded under (:class:`ResumeKey`); a later run skips a student whose
 key is unchanged, so killing the grader loses at most the submissions in flight.
@@ -41,8 +42,12 @@ class OutputBusy(RuntimeError):
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that readers (and a crash) see the old or the new content,
-    never a part: a temporary file beside it, flushed to disk, then ``os.replace``."""
+    """Write ``data`` to ``path`` so that readers (and a killed writer) see the old or the new
+    content, never a part: a temporary file beside it, then ``os.replace``.
+
+    Not synced to the disk: after a machine crash a record may read as damaged, and a damaged
+    record only means that the student is graded again.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -50,8 +55,6 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -151,9 +154,23 @@ def _replace_folder(final: Path, files: dict[str, bytes]) -> None:
         shutil.rmtree(old)
 
 
+def _without_sync(gradebook) -> None:
+    """Let SQLite commit ``gradebook``'s transactions without waiting for the disk: a killed
+    grader still leaves every committed one (only a machine crash could lose the last ones, and
+    each run rebuilds the gradebook from the records)."""
+    from sqlalchemy import event
+
+    @event.listens_for(gradebook.engine, "connect")
+    def _no_sync(connection, _record) -> None:
+        connection.execute("PRAGMA synchronous=OFF")
+
+    gradebook.engine.dispose()  # connections made before get the setting too
+
+
 class ClassGradebook:
-    """nbgrader's gradebook of the class at ``path``, built from the template course's and
-    updated one student per transaction."""
+    """nbgrader's gradebook of the class at ``path``: built from the template course's and the
+    recorded results at the start of a run (the records are the source of truth), then updated
+    student by student."""
 
     def __init__(self, path: Path, template: Path, assignment: str,
                  results: list[SubmissionResult]):
@@ -166,46 +183,34 @@ class ClassGradebook:
         os.close(fd)
         shutil.copy2(Path(template) / "gradebook.db", tmp)
         with Gradebook(f"sqlite:///{tmp}") as gb:
-            self._notebook_of = {cell.name: nb.name
-                                 for nb in gb.find_assignment(assignment).notebooks
-                                 for cell in nb.grade_cells}
+            _without_sync(gb)
             for result in results:
                 self._put(gb, result)
         os.replace(tmp, self.path)
         self._gb = Gradebook(f"sqlite:///{self.path}")
+        _without_sync(self._gb)
 
     def _put(self, gb, result: SubmissionResult) -> None:
-        from nbgrader.api import MissingEntry
-
         gb.update_or_create_student(result.student)
-        gb.update_or_create_submission(self.assignment, result.student)
-        for gid, cell in result.cells.items():
-            if gid not in self._notebook_of or cell.kind != "autograded":
-                continue
-            try:
-                grade = gb.find_grade(gid, self._notebook_of[gid], self.assignment,
-                                      result.student)
-            except MissingEntry:
-                continue
-            grade.auto_score = cell.score
-            grade.needs_manual_grade = False
+        submission = gb.update_or_create_submission(self.assignment, result.student)
         spec = competition_mod.COMPETITIONS.get(self.assignment)
-        if spec is not None and spec.cell in self._notebook_of:
-            try:
-                grade = gb.find_grade(spec.cell, self._notebook_of[spec.cell], self.assignment,
-                                      result.student)
-            except MissingEntry:
-                pass
-            else:
-                # nbgrader counts a cell's extra credit only once the cell has a score: the
-                # class grader grades this 0-point cell itself
-                grade.manual_score = 0.0
-                grade.extra_credit = result.extra_credit
-                grade.needs_manual_grade = False
+        # the submission's grades in one query (find_grade would make one per cell)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                cell = result.cells.get(grade.name)
+                if cell is not None and cell.kind == "autograded":
+                    grade.auto_score = cell.score
+                    grade.needs_manual_grade = False
+                elif spec is not None and grade.name == spec.cell:
+                    # nbgrader counts a cell's extra credit only once the cell has a score: the
+                    # class grader grades this 0-point cell itself
+                    grade.manual_score = 0.0
+                    grade.extra_credit = result.extra_credit
+                    grade.needs_manual_grade = False
         gb.db.commit()
 
     def put(self, result: SubmissionResult) -> None:
-        """Write one student's scores (and extra credit) in one transaction."""
+        """Write one student's scores (and extra credit)."""
         self._put(self._gb, result)
 
     def close(self) -> None:

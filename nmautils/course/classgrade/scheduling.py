@@ -5,17 +5,18 @@
 ``LocalCluster`` of worker processes) or an existing one (``--scheduler tcp://HOST:PORT``). The
 class run's :class:`~.worker.ClassContext` goes to the scheduler once, as the data of a task of
 its own: a worker that needs it fetches it, and when every worker holding it is lost the
-scheduler makes it again. Each student is then one task; no more are handed out than there are
-worker threads, so that a worker that dies takes only the task it was running with it (Dask
-counts a death against every task held by that worker). A task whose workers die
-``distributed.scheduler.allowed-failures`` + 1 times fails with ``KilledWorker``: that student
-is given up (status ``failed``), the rest of the class goes on.
+scheduler makes it again. Each student is then one task, sent to a worker thread that is free
+(never queued behind another task: Dask counts a worker's death against every task that worker
+holds, so a submission that kills its worker would take innocent ones with it). A task whose
+workers die ``distributed.scheduler.allowed-failures`` + 1 times fails with ``KilledWorker``:
+that student is given up (status ``failed``), the rest of the class goes on.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -142,24 +143,45 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
 
     shared = client.submit(_share, context, key=f"classgrade-context-{run}", pure=False)
     waiting = iter(tasks)  # read lazily: a class's notebooks need not all be in memory at once
+    exhausted = False
     student_of: dict[str, str] = {}
+    where: dict[str, str] = {}  # key of a task not yet back -> the worker it runs on
     running = as_completed()
 
     def hand_out() -> None:
-        room = _threads(client) - running.count()
-        while room > 0:
-            task = next(waiting, None)
-            if task is None:
-                return
-            future = client.submit(grade, shared, task,
-                                   key=f"grade-{task.student}-{run}", pure=False)
-            student_of[future.key] = task.student
-            running.add(future)
-            room -= 1
+        # One task per free worker thread, sent to that worker: the scheduler would queue tasks
+        # behind a busy worker, and a worker's death counts against every task it holds.
+        nonlocal exhausted
+        free = dict(client.nthreads())
+        for address, keys in client.processing().items():
+            for key in keys:
+                if key in where:
+                    where[key] = address  # moved there after a worker was lost
+        for address in where.values():
+            if address in free:
+                free[address] -= 1
+        for address, slots in free.items():
+            for _ in range(slots):
+                task = next(waiting, None)
+                if task is None:
+                    exhausted = True
+                    return
+                future = client.submit(grade, shared, task, key=f"grade-{task.student}-{run}",
+                                       workers=[address], allow_other_workers=True, pure=False)
+                student_of[future.key] = task.student
+                where[future.key] = address
+                running.add(future)
 
-    hand_out()
     try:
-        for future in running:
+        hand_out()
+        while not (exhausted and running.is_empty()):
+            if running.is_empty():  # no worker had a free thread: wait for one
+                client.wait_for_workers(1)
+                time.sleep(0.5)
+                hand_out()
+                continue
+            future = next(running)
+            where.pop(future.key, None)
             student = student_of[future.key]
             if future.status == "finished":
                 result, files = future.result()
