@@ -208,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("--retry-failed", action="store_true",
                          help="grade again the submissions recorded as failed (they killed "
                               "their workers)")
-    p_grade.add_argument("--out", default="graded", help="gradebook.db, grades.csv, report.txt")
+    p_grade.add_argument("--out", default="graded",
+                         help="the output folder: records/, autograded/, gradebook.db, "
+                              "grades.csv, report.txt (run again, it grades what is left)")
     p_grade.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     p_grade.add_argument("--submission-timeout", type=int, default=None,
                          help="seconds for one whole submission, restarts included (default: "
@@ -221,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                               "your rights); only when no sandbox can be made")
     p_grade.add_argument("--competition-seed", type=int, default=None,
                          help="private seed of the competition's held-out set (assignments "
-                              "with a competition), at least 2**64; default: one drawn for this "
-                              "run, written to <out>/competition.json")
+                              "with a competition), at least 2**64; default: the one an earlier "
+                              "run recorded in <out>/competition.json, else one drawn for this "
+                              "run and written there")
     p_publish = sub.add_parser("publish", help="write the students' edition (release notebooks, "
                                "the student package, a README) into a folder")
     p_publish.add_argument("out", type=Path,
