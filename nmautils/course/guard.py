@@ -72,6 +72,10 @@ _CALL = "__import__('nmautils.course.kernel_guard', fromlist=['_']).{}"
 _CONFIGURE = "__import__('nmautils.course.hidden', fromlist=['_']).configure({}, True)"
 
 
+#: Seconds a cell of the model answer may take while the reference values are computed.
+REFERENCE_CELL_TIMEOUT = 600
+
+
 class GradingRefused(RuntimeError):
     """Grading cannot judge this notebook safely (no source notebook, no reference values)."""
 
@@ -598,8 +602,11 @@ def compute_references(path: str | Path, seed: int, config: Any = None,
 
     path = Path(path)
     nb = notebooks.read(path)
+    # the model answer gets a generous cell timeout: a short one set for students (tests use a
+    # few seconds) must not turn a slow moment of the machine into a broken reference
     executor = GuardedExecute(config=config, reference_mode=True, fixture_seed=int(seed),
                               competition=False, sandbox=sandbox, submission_timeout=0)
+    executor.timeout = max(executor.timeout or 0, REFERENCE_CELL_TIMEOUT)
     resources = {"metadata": {"path": str(path.parent)},
                  "nbgrader": {"assignment": path.parent.name, "notebook": path.stem}}
     executor.preprocess(nb, resources)

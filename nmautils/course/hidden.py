@@ -32,13 +32,18 @@ DEFAULT_SEED = 20_260
 #: The deepest nesting of lists and dicts a value may have.
 MAX_DEPTH = 6
 
-_state = {"seed": DEFAULT_SEED, "grading": False}
+_state: dict = {"seed": DEFAULT_SEED, "grading": False, "sink": None}
 
 
-def configure(seed: int, grading: bool = True) -> None:
-    """Set the run's fixture seed and switch publishing on (called by the grader)."""
+def configure(seed: int, grading: bool = True, sink: list | None = None) -> None:
+    """Set the run's fixture seed and switch reporting on (called by the grader).
+
+    ``sink``: a list that collects the records instead of the kernel's display channel (tests
+    that run hidden tests in-process).
+    """
     _state["seed"] = int(seed) % 2**31
     _state["grading"] = bool(grading)
+    _state["sink"] = sink
 
 
 def fixture_seed(offset: int = 0) -> int:
@@ -117,12 +122,15 @@ def expect(name: str, value: Any, *, atol: float = 0.0, rtol: float = 0.0, what:
     """
     if not _state["grading"]:
         return
-    from IPython.display import display
-
     try:
         encoded = encode(value)
     except Exception as exc:  # noqa: BLE001 - a value that cannot be reported simply fails
         encoded = {"kind": "object", "type": f"unreportable ({type(exc).__name__})"}
     record = {"name": str(name), "value": encoded, "atol": float(atol), "rtol": float(rtol),
               "what": str(what)}
+    if _state["sink"] is not None:
+        _state["sink"].append(record)
+        return
+    from IPython.display import display
+
     display({MIME: record}, raw=True)

@@ -29,8 +29,7 @@ def test_cells_left_when_the_time_budget_runs_out_are_not_run(budget):
     nb = _sleepy_notebook()
     seconds = _run(nb, submission_timeout=budget)
     skipped = [c for c in nb.cells if not c.get("execution_count")]
-    if budget:
-        assert seconds < 9, seconds
+    if budget:  # (a loaded machine may take longer, but not run the skipped cells)
         assert len(skipped) >= 2, [c.execution_count for c in nb.cells]
     else:  # no budget: every cell runs, the whole 9 s
         assert seconds >= 9 and not skipped

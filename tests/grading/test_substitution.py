@@ -140,8 +140,9 @@ def test_harness_flags_a_helper_that_answers():
         "code": {
             "ex_dissimilarity": "def dissimilarity(resp):\n"
             "    return torch.from_numpy(1 - np.corrcoef(np.asarray(resp, dtype=float)))\n",
-            "test_dissimilarity": "_r = torch.randn(5, 8, dtype=torch.float64)\n"
-            "assert torch.allclose(dissimilarity(_r), torch.from_numpy(1 - np.corrcoef(_r.numpy())))\n",
+            "test_dissimilarity": "from nmautils.course.hidden import expect\n"
+            "_r = torch.randn(5, 8, dtype=torch.float64)\n"
+            "expect('rdm', dissimilarity(_r), atol=1e-8)\n",
         },
         "methods": {"ex_dissimilarity": {"dissimilarity": []}},
     }

@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nmautils.course import hidden, verdicts
 from nmautils.course.notebooks import strip_solution_markers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +60,8 @@ MUTANTS_DIR = Path(__file__).resolve().parents[1] / "grading" / "mutants"
 #: Prefix of the output line that carries the results (other output may precede it).
 RESULT_MARK = "SUBSTITUTION-RESULTS "
 
+#: The hidden tests' fixture seed in the harness (the grader draws one per run).
+HIDDEN_SEED = 12_345
 #: Seconds one candidate may run before it counts as failed (as a grading timeout would).
 CANDIDATE_TIMEOUT_S = 30
 
@@ -344,6 +347,8 @@ class Harness:
         self.code: dict[str, str] = plan["code"]
         self.methods: dict[str, dict[str, list[str]]] = plan["methods"]
         self.base: dict[str, Any] = {"__name__": "__main__"}
+        #: what the model answer reports in each test cell's hidden tests (the reference)
+        self.reference: dict[str, dict[str, dict]] = {}
         with self._quiet():
             for gid, code in plan["base"]:
                 exec(compile(code, f"<{self.assignment}:{gid}>", "exec"), self.base)
@@ -380,18 +385,35 @@ class Harness:
         else:
             for test in self.answer_tests[grade_id]:
                 code = self.code[test]
+                records: list[dict] = []
                 try:
                     with self._quiet(), _time_limit(CANDIDATE_TIMEOUT_S):
                         _reset_state()
+                        hidden.configure(HIDDEN_SEED, grading=True, sink=records)
                         exec(compile(code, f"<{self.assignment}:{test}>", "exec"), ns)
                 except Exception as err:
                     outcome.failed[test] = f"{type(err).__name__}: {err}"[:300]
                 else:
-                    outcome.passed.append(test)
+                    problems = self._judge(test, kind, records)
+                    if problems:
+                        outcome.failed[test] = "; ".join(problems)[:300]
+                    else:
+                        outcome.passed.append(test)
+                finally:
+                    hidden.configure(hidden.DEFAULT_SEED, grading=False)
         finally:
             plt.close("all")
         outcome.seconds = time.perf_counter() - start
         return outcome
+
+    def _judge(self, test: str, kind: str, records: list[dict]) -> list[str]:
+        """The grader's verdict on the hidden tests' reports (the model answer's run, which
+        comes first for every exercise, is the reference)."""
+        outputs = [{"output_type": "display_data", "data": {hidden.MIME: r}} for r in records]
+        if kind == "solution":
+            self.reference[test] = verdicts.reference_records(outputs)
+            return [] if self.reference[test] else ["the model answer reports nothing"]
+        return verdicts.judge(self.reference.get(test, {}), verdicts.collect(outputs))
 
     # ---------------------------------------------------------------------------- candidates
 
