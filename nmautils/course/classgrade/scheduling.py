@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -92,11 +93,18 @@ def dask_client(workers: int = 2, scheduler: str | None = None) -> Iterator:
         with Client(scheduler) as client:
             yield client
         return
-    # a free port: the default one may be taken by another cluster on this machine
-    with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
-                      dashboard_address=":0", env=thread_budget(workers),
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield client
+    # Dask's nannies write their workers' environment (PYTHONHASHSEED...) into this process's
+    # own; the grader's environment is put back once the cluster is gone
+    saved = dict(os.environ)
+    try:
+        # a free port: the default one may be taken by another cluster on this machine
+        with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
+                          dashboard_address=":0", env=thread_budget(workers),
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @contextmanager
