@@ -201,7 +201,7 @@ class ClassGradebook:
                 if cell is not None and cell.kind == "autograded":
                     grade.auto_score = cell.score
                     grade.needs_manual_grade = False
-                elif spec is not None and grade.name == spec.cell:
+                if spec is not None and grade.name == spec.cell:
                     # nbgrader counts a cell's extra credit only once the cell has a score: the
                     # class grader grades this 0-point cell itself
                     grade.manual_score = 0.0
