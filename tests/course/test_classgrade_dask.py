@@ -43,6 +43,10 @@ BIN = Path(sys.executable).parent
 PRELOAD = Path(__file__).resolve().parents[1] / "harness" / "poison_preload.py"
 #: Seconds any one wait of this module may take before it fails instead of hanging CI.
 PATIENCE = 180
+# a loaded CI machine can take longer than Dask's default 30 s to connect (grader and workers,
+# which inherit the variable)
+os.environ.setdefault("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", f"{PATIENCE}s")
+__import__("dask").config.refresh()
 
 
 def _wait(what: str, ready, seconds: float = PATIENCE, step: float = 0.2):
@@ -57,10 +61,11 @@ def _wait(what: str, ready, seconds: float = PATIENCE, step: float = 0.2):
 
 def _hostile_code(marker: str, port: int) -> str:
     """An answer that writes outside its folder and connects to a server on the host (and
-    prints the surrogate's size it runs on)."""
+    prints the settings it runs under)."""
     return f'''
 import os, socket
 print("SURROGATE", os.environ.get("NMAUTILS_SURROGATE_SIZE"))
+print("HASHSEED", os.environ.get("PYTHONHASHSEED"))
 for path in ["/tmp/{marker}", "{REPO_ROOT}/source/{marker}"]:
     try:
         open(path, "w").write("x")
@@ -309,6 +314,7 @@ def test_the_hostile_student_reaches_nothing(on_cluster, embedded, klass):
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "NO NETWORK" in printed and "CONNECTED" not in printed
         assert "SURROGATE small" in printed
+        assert f"HASHSEED {os.environ.get('PYTHONHASHSEED')}\n" in printed
 
 
 def test_results_come_back_as_files_and_the_report_says_how_it_went(on_cluster):

@@ -250,6 +250,21 @@ def _check_assignment(assignment: str) -> list[str]:
     return problems
 
 
+@pytest.fixture(autouse=True)
+def _process_state_restored():
+    """The notebooks run in this process: their environment variables and matplotlib settings
+    must not reach the tests (and nbval kernels) that run after them in the same worker."""
+    import os
+
+    import matplotlib
+
+    saved = dict(os.environ)
+    with matplotlib.rc_context():
+        yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_visible_checks_reject_wrong_answers(assignment, monkeypatch):
     for name, value in ENVIRONMENT.items():

@@ -53,7 +53,8 @@ def plain_nbgrader_run(tmp_path_factory):
                       f"--GuardedExecute.submission_timeout={SUBMISSION_TIMEOUT}"]):
             proc = subprocess.run([sys.executable, "-m", "nbgrader", *step], cwd=course, env=env,
                                   capture_output=True, text=True, timeout=1800)
-            assert proc.returncode == 0, proc.stderr[-3000:]
+            # autograde exits 1 when one notebook could not be graded: the scores below decide
+            assert proc.returncode == 0 or step[0] == "autograde", proc.stderr[-3000:]
     db = sqlite3.connect(course / "gradebook.db")
     rows = db.execute(
         "SELECT student.id, SUM(COALESCE(grade.auto_score, 0)), COUNT(grade.auto_score) FROM grade "
