@@ -21,8 +21,9 @@ from .intake import content_hash, find_students, pack_submission, zero_scores
 from .worker import ClassContext, SubmissionTask, pack_template
 
 #: Environment variables that decide what the notebooks compute: the grader's values (or their
-#: absence) are what every worker grades under.
-GRADING_VARIABLES = ("NMAUTILS_DATA", "NMAUTILS_SURROGATE_SIZE", "NMAUTILS_DEVICE")
+#: absence) are what every worker grades under (Dask's nannies set their own PYTHONHASHSEED).
+GRADING_VARIABLES = ("NMAUTILS_DATA", "NMAUTILS_SURROGATE_SIZE", "NMAUTILS_DEVICE",
+                     "PYTHONHASHSEED")
 
 
 def make_template(assignment: str, root: Path, repo_root: Path | None = None) -> Path:
