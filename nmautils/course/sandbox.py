@@ -599,14 +599,19 @@ def _checked_parents(version: str, parents: tuple[Path, ...],
         return "; ".join([*reasons, f"cannot create a cgroup in {parents[0]}: {exc}"])
     finally:
         for folder in probe:
-            for _ in range(50):
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.02)
+            _rmdir_when_empty(folder, tries=50)
+
+
+def _rmdir_when_empty(folder: Path, tries: int) -> None:
+    """Remove a cgroup folder, retrying while the kernel still counts processes in it."""
+    for _ in range(tries):
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
 
 
 def _remove_stale_cgroups(parents: tuple[Path, ...]) -> None:
@@ -718,14 +723,7 @@ class Cgroup:
         """Kill what is left in the cgroup and remove it."""
         self.kill()
         for folder in self.folders:
-            for _ in range(100):
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.02)
+            _rmdir_when_empty(folder, tries=100)
 
 
 def _pid_namespace(pid: int) -> str | None:

@@ -37,35 +37,26 @@ for path in ["{out}/gradebook.db", "/etc/shadow"]:
         pass
 '''
 
-_CONNECTION_SYMLINK = _TARGETS + '''
+def _replace_targets(make: str) -> str:
+    """Replace every target by what ``make`` (a call on ``path``) creates, then die."""
+    return _TARGETS + """
 for path in targets:
     try:
         os.unlink(path)
     except OSError:
         pass
     try:
-        os.symlink("{out}/gradebook.db", path)
+        """ + make + """
     except OSError:
         pass
 sys.stdout.flush()
 time.sleep(0.2)
 os._exit(0)
-'''
+"""
 
-_CONNECTION_FIFO = _TARGETS + '''
-for path in targets:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-    try:
-        os.mkfifo(path)
-    except OSError:
-        pass
-sys.stdout.flush()
-time.sleep(0.2)
-os._exit(0)
-'''
+
+_CONNECTION_SYMLINK = _replace_targets('os.symlink("{out}/gradebook.db", path)')
+_CONNECTION_FIFO = _replace_targets("os.mkfifo(path)")
 
 _FILL_SOCKETS = '''
 import glob, os
