@@ -51,7 +51,7 @@ from traitlets import Bool, Float, Integer, Unicode
 from . import competition as competition_mod
 from . import sandbox as sandbox_mod
 from . import slicing, verdicts
-from .notebooks import cell_kind, regions
+from .notebooks import cell_kind, drop_regions, regions
 
 #: Prefix of every error value written by the guard (searched for by reports).
 MARK = "[grader]"
@@ -96,15 +96,8 @@ def run_fixture_seed() -> int:
 
 def split_hidden(source: str) -> tuple[str, str]:
     """``(visible, hidden)``: a test cell without its hidden-test regions, and their bodies."""
-    lines = source.splitlines()
-    hidden_lines: set[int] = set()
-    bodies: list[str] = []
-    for region in regions(source):
-        if region.kind == "hidden tests":
-            hidden_lines |= set(region.lines)
-            bodies.append(region.body(source))
-    visible = "\n".join(line for n, line in enumerate(lines) if n not in hidden_lines)
-    return visible, "\n".join(bodies)
+    bodies = [r.body(source) for r in regions(source) if r.kind == "hidden tests"]
+    return drop_regions(source, ("hidden tests",)), "\n".join(bodies)
 
 
 def _output_bytes(msg: dict) -> int:
