@@ -34,6 +34,7 @@ Every message this adds to a cell starts with :data:`MARK` so that the grading r
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import secrets
@@ -47,6 +48,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode
+from traitlets.config import Config
 
 from . import competition as competition_mod
 from . import sandbox as sandbox_mod
@@ -595,11 +597,15 @@ def compute_references(path: str | Path, seed: int, config: Any = None,
 
     path = Path(path)
     nb = notebooks.read(path)
-    # the model answer gets a generous cell timeout: a short one set for students (tests use a
-    # few seconds) must not turn a slow moment of the machine into a broken reference
-    executor = GuardedExecute(config=config, reference_mode=True, fixture_seed=int(seed),
-                              competition=False, sandbox=sandbox, submission_timeout=0)
-    executor.timeout = max(executor.timeout or 0, REFERENCE_CELL_TIMEOUT)
+    # nbclient re-runs __init__ from the config when it executes, so the reference run's settings
+    # go into the config: a generous cell timeout (a short one set for students must not turn a
+    # slow moment of the machine into a broken reference) and no submission budget
+    settings = Config(copy.deepcopy(config)) if config is not None else Config()
+    course_timeout = GuardedExecute(config=settings).timeout or 0
+    settings.GuardedExecute.update(fixture_seed=int(seed), competition=False, sandbox=sandbox,
+                                   submission_timeout=0,
+                                   timeout=max(course_timeout, REFERENCE_CELL_TIMEOUT))
+    executor = GuardedExecute(config=settings, reference_mode=True)  # not configurable
     resources = {"metadata": {"path": str(path.parent)},
                  "nbgrader": {"assignment": path.parent.name, "notebook": path.stem}}
     executor.preprocess(nb, resources)

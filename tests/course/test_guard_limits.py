@@ -68,3 +68,21 @@ def test_output_is_capped_per_notebook():
     _run(nb, cell_output_mb=2.0, notebook_output_mb=3.0)
     assert len(nbformat.writes(nb)) < 4 * 2**20
     assert "was dropped" in nbformat.writes(nb)
+
+
+def test_the_model_answers_run_keeps_its_own_timeouts_under_a_students_config(tmp_path):
+    """The course's short student timeouts (config) must not reach the reference run: nbclient
+    re-applies the config when it executes, which once undid the reference run's settings."""
+    from nbformat import write
+
+    test = new_code_cell(
+        "import time\ntime.sleep(2.5)\n### BEGIN HIDDEN TESTS\n"
+        "from nmautils.course.hidden import expect\nexpect('x', 1.0)\n### END HIDDEN TESTS",
+        metadata={"nbgrader": {"grade": True, "solution": False, "locked": True, "points": 1,
+                               "grade_id": "test_x"}})
+    path = tmp_path / "a" / "a.ipynb"
+    path.parent.mkdir()
+    write(new_notebook(cells=[test]), path)
+    config = {"Execute": {"timeout": 1}, "GuardedExecute": {"submission_timeout": 1}}
+    references = guard.compute_references(path, seed=5, config=config, sandbox=False)
+    assert set(references) == {"test_x"} and set(references["test_x"]) == {"x"}
