@@ -16,12 +16,40 @@ matplotlib.use("Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 
+def _share_reference_values(config) -> None:
+    """One fixture seed for the whole run, drawn here, and one folder for the model answers'
+    reference values: the suite's many grading processes (xdist workers, nbgrader and ``grade``
+    commands, Dask) then run each model answer once instead of once per grading run. Set by the
+    controller, which the workers and every process they start inherit; removed at the end."""
+    from nmautils.course.guard import FIXTURE_SEED_VARIABLE
+    from nmautils.course.verdicts import STORE_VARIABLE
+
+    if hasattr(config, "workerinput") or os.environ.get(STORE_VARIABLE):
+        return
+    import secrets
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="nmautils-references-")
+    os.environ.update({STORE_VARIABLE: folder,
+                       FIXTURE_SEED_VARIABLE: str(secrets.randbelow(2**31))})
+    config._nmautils_reference_store = folder
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    folder = getattr(config, "_nmautils_reference_store", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def pytest_configure(config):
     # Same environment the build executes solutions in, so nbval reproduces the stored outputs.
     from nmautils.course.build import EXECUTION_ENV
     from nmautils.course.grading import thread_budget
 
     os.environ.update(EXECUTION_ENV)
+    _share_reference_values(config)
     # pytest-xdist workers run kernels side by side: each gets its share of the cores (two
     # kernels asking for all cores each run several times slower on a 2-core machine). The
     # controller of an xdist run executes nothing: it must not set the variables, or its

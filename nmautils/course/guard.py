@@ -89,10 +89,21 @@ class ReferenceFailed(RuntimeError):
 _RUN_SEED: list[int] = []
 
 
+#: Names a fixed fixture seed for every grading run (unset: each run draws its own). Only for
+#: a test suite that shares reference values between processes (``NMAUTILS_REFERENCE_STORE``).
+FIXTURE_SEED_VARIABLE = "NMAUTILS_FIXTURE_SEED"
+
+
+def draw_fixture_seed() -> int:
+    """A new grading run's fixture seed: ``NMAUTILS_FIXTURE_SEED`` when set, else drawn."""
+    fixed = os.environ.get(FIXTURE_SEED_VARIABLE)
+    return int(fixed) if fixed else secrets.randbelow(2**31)
+
+
 def run_fixture_seed() -> int:
     """This process's fixture seed, drawn once (a grading run in one process shares it)."""
     if not _RUN_SEED:
-        _RUN_SEED.append(secrets.randbelow(2**31))
+        _RUN_SEED.append(draw_fixture_seed())
     return _RUN_SEED[0]
 
 
@@ -230,12 +241,12 @@ class GuardedExecute(Execute):
         if not path.is_file():
             raise GradingRefused(f"no source notebook {path}: the hidden tests are judged against "
                                  "the model answer, which grading needs")
-        key = verdicts.reference_key(path.read_text(), self._seed)
-        if key not in verdicts.REFERENCES:
+
+        def compute() -> dict[str, dict[str, dict]]:
             self.log.info("Computing the reference values of %s (fixture seed %d)", name, self._seed)
-            verdicts.REFERENCES[key] = compute_references(path, self._seed, self.config,
-                                                          sandbox=self.sandbox)
-        return verdicts.REFERENCES[key]
+            return compute_references(path, self._seed, self.config, sandbox=self.sandbox)
+
+        return verdicts.references_for(path.read_text(), self._seed, compute)
 
     def create_kernel_manager(self):
         """A :class:`~nmautils.course.sandbox.SandboxedKernelManager`: IPC transport, and the

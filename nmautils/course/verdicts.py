@@ -7,7 +7,9 @@ bounded sizes) and compares the student's values with the reference values that 
 answer produced on the same fixtures (:func:`judge`), using the reference's tolerances.
 
 Reference values are computed once per grading run and kept in :data:`REFERENCES`, keyed by
-the source notebook's content and the run's fixture seed (:func:`reference_key`).
+the source notebook's content, the run's fixture seed and the variables that decide what the
+notebooks compute (:func:`reference_key`). With ``NMAUTILS_REFERENCE_STORE`` set, they are also
+kept in that folder for other grading processes (:func:`references_for`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable, Mapping
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +32,14 @@ from .hidden import MAX_DEPTH, MIME
 MAX_ELEMENTS = 2_000_000
 #: Reference values made in this process: ``{reference_key: {grade id: {name: record}}}``.
 REFERENCES: dict[str, dict[str, dict[str, dict]]] = {}
+#: Environment variables that decide what the notebooks compute: a grading run's workers grade
+#: under the grader's values, and the reference values are keyed by them.
+GRADING_VARIABLES = ("NMAUTILS_DATA", "NMAUTILS_SURROGATE_SIZE", "NMAUTILS_DEVICE",
+                     "PYTHONHASHSEED")
+#: A folder where grading processes share the reference values they compute (unset: none). It
+#: must be out of every sandbox's view; the test suite sets it, with a fixed fixture seed, so that
+#: its many grading processes run each model answer once.
+STORE_VARIABLE = "NMAUTILS_REFERENCE_STORE"
 
 _DTYPES = {"float": "<f8", "int": "<i8", "bool": "|b1"}
 
@@ -43,9 +57,32 @@ class Collected:
 
 
 def reference_key(source_text: str, seed: int) -> str:
-    """Key of :data:`REFERENCES` for a source notebook's text and a fixture seed."""
-    digest = hashlib.sha256(source_text.encode()).hexdigest()[:24]
+    """Key of :data:`REFERENCES` for a source notebook's text and a fixture seed, under this
+    process's :data:`GRADING_VARIABLES`."""
+    environment = json.dumps([os.environ.get(name) for name in GRADING_VARIABLES])
+    digest = hashlib.sha256(f"{source_text}\0{environment}".encode()).hexdigest()[:24]
     return f"{digest}-{int(seed)}"
+
+
+def references_for(source_text: str, seed: int,
+                   compute: Callable[[], dict[str, dict[str, dict]]]) -> dict[str, dict[str, dict]]:
+    """The reference values of a source notebook on ``seed``: from this process's
+    :data:`REFERENCES`, else from the folder named by ``NMAUTILS_REFERENCE_STORE``, else
+    ``compute()`` (then kept in both)."""
+    key = reference_key(source_text, seed)
+    if key not in REFERENCES:
+        folder = os.environ.get(STORE_VARIABLE)
+        path = Path(folder) / f"{key}.json" if folder else None
+        if path is not None and path.is_file():
+            REFERENCES[key] = json.loads(path.read_text())
+        else:
+            REFERENCES[key] = compute()
+            if path is not None:  # written whole, then renamed: a reader never sees half a file
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as fh:
+                    json.dump(REFERENCES[key], fh)
+                os.replace(fh.name, path)
+    return REFERENCES[key]
 
 
 def decode(data: object, budget: list[int] | None = None, depth: int = 0) -> object:

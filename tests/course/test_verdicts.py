@@ -173,3 +173,39 @@ def test_every_hidden_test_reports_values_and_draws_its_fixtures_per_run(assignm
         assert "_fixture_seed(" in body, f"{gid}: fixtures must come from the run's seed"
         assert not any(line.lstrip().startswith("assert ") for line in body.splitlines()), (
             f"{gid}: an assert in a hidden test is judged by the student's kernel")
+
+
+def test_reference_values_are_keyed_by_what_the_notebooks_compute_under(monkeypatch):
+    monkeypatch.setenv("NMAUTILS_SURROGATE_SIZE", "small")
+    small = verdicts.reference_key("source", 3)
+    monkeypatch.setenv("NMAUTILS_SURROGATE_SIZE", "full")
+    assert verdicts.reference_key("source", 3) != small
+    assert verdicts.reference_key("source", 4) != verdicts.reference_key("source", 3)
+    assert verdicts.reference_key("other", 3) != verdicts.reference_key("source", 3)
+
+
+def test_a_reference_store_runs_each_model_answer_once_across_processes(monkeypatch, tmp_path):
+    monkeypatch.setattr(verdicts, "REFERENCES", {})
+    monkeypatch.setenv(verdicts.STORE_VARIABLE, str(tmp_path / "store"))
+    runs = []
+
+    def compute():
+        runs.append(1)
+        return {"test_x": {"x": {"value": hidden.encode(1.5), "atol": 0.0, "rtol": 0.0, "what": ""}}}
+
+    first = verdicts.references_for("source", 3, compute)
+    verdicts.REFERENCES.clear()  # another process: only the folder is shared
+    assert verdicts.references_for("source", 3, compute) == first and len(runs) == 1
+    verdicts.references_for("source", 4, compute)  # another seed is another model answer run
+    assert len(runs) == 2
+    monkeypatch.delenv(verdicts.STORE_VARIABLE)
+    verdicts.REFERENCES.clear()
+    verdicts.references_for("source", 3, compute)  # no store: computed again
+    assert len(runs) == 3
+
+
+def test_every_run_draws_its_own_fixture_seed_unless_one_is_fixed(monkeypatch):
+    monkeypatch.delenv(guard.FIXTURE_SEED_VARIABLE, raising=False)
+    assert len({guard.draw_fixture_seed() for _ in range(5)}) > 1
+    monkeypatch.setenv(guard.FIXTURE_SEED_VARIABLE, "12345")
+    assert {guard.draw_fixture_seed() for _ in range(3)} == {12345}

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 #: The assignment the hostile submissions are made of, and the answer cell that holds the attack.
 ASSIGNMENT, FIRST_ANSWER = "tutorial1_decoding", "ex_deepnet_relu"
 #: Seconds per cell and per submission in the hostile runs (the time budget is part of the test).
-CELL_TIMEOUT, SUBMISSION_TIMEOUT = 6, 40
+#: The cell timeout leaves a loaded CI machine room for the honest student's slowest cell.
+CELL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 50
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ targets = ["{repo}/source/tutorial1_decoding/tutorial1_decoding.ipynb", "{victim
            "{out}/gradebook.db", "/root/.bash_history", "{repo}/nbgrader_config.py"]
 targets += glob.glob("/tmp/classgrade-*/template/source/*/*.ipynb")
 targets += glob.glob("/tmp/classgrade-*/template/gradebook.db")
+targets += glob.glob("/tmp/nmautils-references-*/*.json")  # the model answer's values
 for copy in ("/tmp/classgrade-template-*", "/tmp/dask-scratch-space/*/classgrade-template-*"):
     targets += glob.glob(copy + "/source/*/*.ipynb") + glob.glob(copy + "/gradebook.db")
 targets += glob.glob("{submitted}/*/tutorial1_decoding/*.ipynb")

@@ -16,14 +16,10 @@ from pathlib import Path
 from .. import competition as competition_mod
 from .. import redact
 from ..grading import Course, SubmissionResult, resolve_root
+from ..verdicts import GRADING_VARIABLES
 from . import recording, reports, scheduling
 from .intake import content_hash, find_students, pack_submission, zero_scores
 from .worker import ClassContext, SubmissionTask, pack_template
-
-#: Environment variables that decide what the notebooks compute: the grader's values (or their
-#: absence) are what every worker grades under (Dask's nannies set their own PYTHONHASHSEED).
-GRADING_VARIABLES = ("NMAUTILS_DATA", "NMAUTILS_SURROGATE_SIZE", "NMAUTILS_DEVICE",
-                     "PYTHONHASHSEED")
 
 
 def make_template(assignment: str, root: Path, repo_root: Path | None = None) -> Path:
@@ -55,10 +51,10 @@ def prime_references(template: Path, assignment: str, fixture_seed: int,
     config = Course(template, repo_root, timeout=timeout, sandbox=sandbox).config
     found = {}
     for path in sorted((Path(template) / "source" / assignment).glob("*.ipynb")):
-        key = verdicts.reference_key(path.read_text(), fixture_seed)
-        if key not in verdicts.REFERENCES:
-            verdicts.REFERENCES[key] = compute_references(path, fixture_seed, config, sandbox)
-        found[key] = verdicts.REFERENCES[key]
+        text = path.read_text()
+        found[verdicts.reference_key(text, fixture_seed)] = verdicts.references_for(
+            text, fixture_seed, lambda path=path: compute_references(path, fixture_seed, config,
+                                                                     sandbox))
     return found
 
 
@@ -82,7 +78,9 @@ def make_context(template: Path, assignment: str, *, timeout: int | None = None,
     Parameters are those of :class:`~.worker.ClassContext`; ``environment`` defaults to this
     process's :data:`GRADING_VARIABLES`.
     """
-    fixture_seed = secrets.randbelow(2**31)
+    from ..guard import draw_fixture_seed
+
+    fixture_seed = draw_fixture_seed()
     packed = pack_template(template)
     return ClassContext(
         assignment=assignment, template=packed, template_hash=hashlib.sha256(packed).hexdigest(),
