@@ -1,6 +1,6 @@
 """Class grading on Dask (nmautils.course.classgrade): workers lost, poison, grader killed, resume.
 
-One class of tutorial1_decoding submissions (full, blank, partial, crashing, hostile, poison) is
+One class of tutorial1_decoding submissions (full, blank, crashing, hostile, poison) is
 graded twice:
 
 - on a real cluster that this module starts (``dask scheduler`` and ``dask worker`` processes on
@@ -91,7 +91,6 @@ def klass(tmp_path_factory):
     subs = {
         "full": notebooks.fill_submission(release, source),
         "blank": release,
-        "partial": notebooks.fill_submission(release, source, blank=("ex_mse",)),
         "crashing": notebooks.fill_submission(release, source,
                                               replace={"ex_train": "import os\nos._exit(1)"}),
         "hostile": notebooks.fill_submission(release, source,
@@ -172,7 +171,7 @@ def on_cluster(klass, cluster, tmp_path_factory):
     out = tmp_path_factory.mktemp("on-cluster") / "out"
     found: dict = {}
     # poison first: its workers die (and come back) while the others are graded
-    order = ["poison", "blank", "crashing", "full", "hostile", "partial"]
+    order = ["poison", "blank", "crashing", "full", "hostile"]
 
     def grade():
         try:
@@ -322,7 +321,7 @@ def test_results_come_back_as_files_and_the_report_says_how_it_went(on_cluster):
     report = (out / "report.txt").read_text()
     assert "submissions/minute" in report and "slowest: " in report
     assert result.dashboard.startswith("Dask dashboard: ")
-    for student in ("full", "blank", "partial", "crashing", "hostile"):
+    for student in ("full", "blank", "crashing", "hostile"):
         assert (out / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
     assert not (out / "autograded" / "poison").exists()
 
@@ -338,7 +337,7 @@ def test_a_killed_grader_resumes_without_regrading(embedded):
         if path.stem in before and path.stem != changed:
             assert record == before[path.stem], path.stem
     first_run = before[changed]["run"]
-    assert len(runs) == 6 and runs[changed] != first_run
+    assert len(runs) == 5 and runs[changed] != first_run
     assert sorted(s for s, run in runs.items() if run == first_run) == \
         sorted(s for s in before if s != changed)
 
@@ -349,8 +348,9 @@ def test_the_resumed_gradebook_has_the_clusters_scores(embedded, on_cluster):
     scores = _gradebook_scores(out / "gradebook.db")
     expected = {g.student: g.score for g in result.grades if g.student != "poison"}
     assert {s: v for s, v in scores.items() if s != "poison"} == expected
-    assert expected["full"] == scores["poison"] > expected["partial"] > expected["blank"] == 0
-    assert expected["crashing"] < expected["full"] and expected["hostile"] < expected["full"]
+    # the crashing student loses only the exercise whose cell kills the kernel
+    assert expected["full"] == scores["poison"] > expected["crashing"] > expected["blank"] == 0
+    assert expected["hostile"] < expected["full"]
     assert _gradebook_scores(on_cluster[1] / "gradebook.db") == {**expected, "poison": 0.0}
 
 

@@ -1,9 +1,11 @@
 """The verdict attacks against plain ``nbgrader autograde`` with the project's configuration.
 
-``tests/grading/test_hostile.py`` grades every hostile case with the class grader; here the
-attacks on the verdict (``tests/harness/hostile_verdicts.py``) and one honest student are graded
-by ``python -m nbgrader autograde`` in a course folder of their own, as an instructor who never
-uses ``python -m nmautils.course`` would: no forged verdict scores a point.
+``tests/grading/test_hostile.py`` grades every hostile case with the class grader; here one
+attack on each layer of the verdict (:data:`PLAIN_CASES`, from
+``tests/harness/hostile_verdicts.py``) and one honest student are graded by
+``python -m nbgrader autograde`` in a course folder of their own, as an instructor who never
+uses ``python -m nmautils.course`` would: no forged verdict scores a point. Both graders run the
+same ``GuardedExecute``; this run proves that ``nbgrader_config.py`` puts every layer in place.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ from nmautils.course.build import source_path
 from nmautils.course.grading import REPO_ROOT, generated_release
 
 HONEST = "zz_honest"
+#: One verdict attack per layer: nbgrader's score from the first execute_result (two ways), the
+#: kernel's messages to the grader, the error outputs, and the hidden tests' reports.
+PLAIN_CASES = ("displayhook_then_raise", "numeric_execute_result", "session_send_patch",
+               "clear_error_outputs", "forged_reports")
+CASES = [c for c in VERDICT_CASES if c.name in PLAIN_CASES]
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +47,7 @@ def plain_nbgrader_run(tmp_path_factory):
     release = generated_release(ASSIGNMENT)
     blank = tuple(g for g in notebooks.answer_tests(source) if g != FIRST_ANSWER)
     submissions = {c.name: notebooks.fill_submission(release, source, replace={FIRST_ANSWER: c.code.format()},
-                                                     blank=blank) for c in VERDICT_CASES}
+                                                     blank=blank) for c in CASES}
     submissions[HONEST] = notebooks.fill_submission(release, source)
     for student, nb in submissions.items():
         notebooks.write(nb, course / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
@@ -66,7 +73,7 @@ def plain_nbgrader_run(tmp_path_factory):
     return {student: (float(total), int(graded)) for student, total, graded in rows}
 
 
-@pytest.mark.parametrize("case", [c.name for c in VERDICT_CASES])
+@pytest.mark.parametrize("case", PLAIN_CASES)
 def test_plain_nbgrader_autograde_gives_a_forged_verdict_nothing(plain_nbgrader_run, case):
     total, graded = plain_nbgrader_run[case]
     assert graded > 0, "the submission was not autograded at all"
