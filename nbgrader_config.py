@@ -37,6 +37,7 @@ c.Execute.interrupt_on_timeout = True
 try:
     from nmautils.course.feedback import feedback_preprocessors, formgrader_preprocessors
     from nmautils.course.guard import autograde_preprocessors
+    from nmautils.course.overwrite import sanitize_preprocessors
 except Exception as _error:  # noqa: BLE001 - any failure to load the guard must refuse grading
     from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -52,10 +53,13 @@ except Exception as _error:  # noqa: BLE001 - any failure to load the guard must
             raise RuntimeError(_WHY)
 
     c.Autograde.autograde_preprocessors = [RefuseWithoutGuard]
+    c.Autograde.sanitize_preprocessors = [RefuseWithoutGuard]
     c.GenerateFeedback.preprocessors = [RefuseWithoutGuard]
     c.HTMLExporter.preprocessors = [RefuseWithoutGuard]
 else:
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
+    # untouched release cells are not reported as edited (nbgrader#1961)
+    c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
     c.GenerateFeedback.preprocessors = feedback_preprocessors()
     # formgrader renders submissions with an HTMLExporter configured here: the same cleaning
     c.HTMLExporter.preprocessors = formgrader_preprocessors()
