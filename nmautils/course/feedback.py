@@ -472,9 +472,13 @@ def formgrader_preprocessors() -> list:
     Formgrader renders submissions with an ``HTMLExporter`` built from that configuration, so
     the instructor's browser gets the same clean HTML as the students' feedback (the hidden
     tests stay: the instructor may read them). ``GenerateFeedback``'s exporter runs it too,
-    before :class:`SanitizeFeedback`; cleaning twice changes nothing.
+    before :class:`SanitizeFeedback`; cleaning twice changes nothing. Formgrader alone also
+    gets the model answer and rubric below each written answer
+    (:class:`nmautils.course.formgrade.ShowModelAnswers`).
     """
-    return [SanitizeRendering]
+    from .formgrade import ShowModelAnswers
+
+    return [SanitizeRendering, ShowModelAnswers]
 
 
 def generate(course, assignment: str, student: str) -> list[Path]:
