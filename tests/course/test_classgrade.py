@@ -39,11 +39,11 @@ def runs():
 
         with Gradebook(f"sqlite:///{tmp / 'cli' / 'gradebook.db'}") as gb:
             db_scores = {s: gb.find_submission(ASSIGNMENT, s).score for s in subs}
-        yield first_csv, second, db_scores, (tmp / "cli" / "report.txt").read_text()
+        yield first_csv, second, db_scores, (tmp / "cli" / "report.txt").read_text(), tmp
 
 
 def test_two_runs_give_identical_grades(runs):
-    first_csv, second, _, _ = runs
+    first_csv, second, _, _, _ = runs
     cells = [c for c in first_csv[0] if c.startswith("test_")]
     first = {row["student"]: {c: float(row[c]) for c in cells} for row in first_csv}
     again = {s: {c: v for c, v in cs.items() if c in cells} for s, cs in second.scores().items()}
@@ -51,13 +51,51 @@ def test_two_runs_give_identical_grades(runs):
 
 
 def test_gradebook_and_csv_hold_the_grades(runs):
-    first_csv, second, db_scores, report = runs
+    first_csv, second, db_scores, report, _ = runs
     totals = {row["student"]: float(row["score"]) for row in first_csv}
     assert totals["ada"] == float(first_csv[0]["max_score"]) > 0
     assert 0 < totals["cyd"] < totals["ada"]
     assert db_scores == totals
     assert "submissions/minute" in report
     assert all(g.status == "graded" for g in second.grades)
+
+
+def test_the_output_is_a_course_folder_where_manual_grades_reach_the_export(runs):
+    """What a grader enters in formgrader (here written to the gradebook the way formgrader
+    does) survives the next ``grade`` run and reaches ``nbgrader export`` run in the folder."""
+    import os
+    import subprocess
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    tmp = runs[4]
+    out, submitted = tmp / "cli", tmp / "submitted"
+    assert (out / "nbgrader_config.py").is_file()
+    assert (out / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+    written = next(notebooks.nbgrader_meta(c)["grade_id"] for c in
+                   notebooks.read(out / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").cells
+                   if notebooks.cell_kind(c) == "written")
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        before = gb.find_submission(ASSIGNMENT, "cyd").score
+        grade = gb.find_grade(written, ASSIGNMENT, ASSIGNMENT, "cyd")
+        grade.manual_score, grade.extra_credit = 0.0, 1.5
+        gb.find_comment(written, ASSIGNMENT, ASSIGNMENT, "cyd").manual_comment = "clear and right"
+        gb.db.commit()
+    # nothing to grade again: the run rebuilds the gradebook from the records
+    with grading_environment():
+        assert course_main(["grade", ASSIGNMENT, str(submitted), "--workers", "1",
+                            "--out", str(out)]) == 0
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        assert gb.find_grade(written, ASSIGNMENT, ASSIGNMENT, "cyd").extra_credit == 1.5
+        assert gb.find_comment(written, ASSIGNMENT, ASSIGNMENT, "cyd").manual_comment == \
+            "clear and right"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", "final.csv"],
+                          cwd=out, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {r["student_id"]: r for r in csv.DictReader(open(out / "final.csv"))}
+    assert float(rows["cyd"]["raw_score"]) == pytest.approx(before + 1.5)
 
 
 def test_warm_caches_makes_the_literal_data_calls_of_a_notebook_once(monkeypatch):

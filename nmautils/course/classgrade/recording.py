@@ -8,6 +8,12 @@ Layout of ``<out>``::
     gradebook.db                        nbgrader's gradebook of the class
     grades.csv, report.txt              made from the records
     competition.json                    the competition's private seed (assignments with one)
+    nbgrader_config.py, source/<assignment>/   the course's, so that the folder is an nbgrader
+                                        course: formgrader, ``nbgrader export`` and
+                                        ``nbgrader generate_feedback`` work in it
+
+The gradebook keeps what graders enter in formgrader (manual scores, extra credit, comments)
+when a later run rebuilds it, for every student whose submission was not graded again.
 
 Each result is recorded as it arrives: its files are put in place, then its record is written
 (to a temporary file, then ``os.replace``), then its gradebook entry (the gradebook is rebuilt
@@ -59,6 +65,17 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def install_course_files(out: Path, template: Path, assignment: str) -> None:
+    """Make ``out`` an nbgrader course folder: the course's ``nbgrader_config.py`` and the
+    assignment's source notebooks (formgrader shows their model answers and rubrics)."""
+    out = Path(out)
+    atomic_write(out / "nbgrader_config.py", (Path(template) / "nbgrader_config.py").read_bytes())
+    source = Path(template) / "source" / assignment
+    _replace_folder(out / "source" / assignment,
+                    {str(p.relative_to(source)): p.read_bytes()
+                     for p in sorted(source.rglob("*")) if p.is_file()})
 
 
 def _digest(*parts: bytes) -> str:
@@ -182,13 +199,60 @@ class ClassGradebook:
         fd, tmp = tempfile.mkstemp(prefix=".gradebook.", suffix=".db", dir=self.path.parent)
         os.close(fd)
         shutil.copy2(Path(template) / "gradebook.db", tmp)
+        kept = self._manual_grading({r.student for r in results})
         with Gradebook(f"sqlite:///{tmp}") as gb:
             _without_sync(gb)
             for result in results:
                 self._put(gb, result)
+            self._restore_manual_grading(gb, kept)
         os.replace(tmp, self.path)
         self._gb = Gradebook(f"sqlite:///{self.path}")
         _without_sync(self._gb)
+
+    def _manual_grading(self, students: set[str]) -> dict[tuple[str, str, str, str], tuple]:
+        """What graders entered (formgrader) in the previous gradebook for ``students``:
+        ``{(student, notebook, "grade" | "comment", cell): values}``. A student graded again
+        (a changed submission) is not among them: their written answers need a new look."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        kept: dict[tuple[str, str, str, str], tuple] = {}
+        if not self.path.is_file() or not students:
+            return kept
+        spec = competition_mod.COMPETITIONS.get(self.assignment)
+        with Gradebook(f"sqlite:///{self.path}") as gb:
+            for student in students:
+                try:
+                    submission = gb.find_submission(self.assignment, student)
+                except MissingEntry:
+                    continue
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        if grade.manual_score is not None and \
+                                (spec is None or grade.name != spec.cell):
+                            kept[student, notebook.name, "grade", grade.name] = (
+                                grade.manual_score, grade.extra_credit)
+                    for comment in notebook.comments:
+                        if comment.manual_comment:
+                            kept[student, notebook.name, "comment", comment.name] = (
+                                comment.manual_comment,)
+        return kept
+
+    def _restore_manual_grading(self, gb, kept: dict[tuple[str, str, str, str], tuple]) -> None:
+        """Put :meth:`_manual_grading`'s scores and comments back into the rebuilt gradebook."""
+        from nbgrader.api import MissingEntry
+
+        for (student, notebook, kind, cell), values in kept.items():
+            try:
+                if kind == "grade":
+                    grade = gb.find_grade(cell, notebook, self.assignment, student)
+                    grade.manual_score, grade.extra_credit = values
+                    grade.needs_manual_grade = False
+                else:
+                    gb.find_comment(cell, notebook, self.assignment, student).manual_comment = \
+                        values[0]
+            except MissingEntry:  # the assignment changed since: that cell is gone
+                continue
+        gb.db.commit()
 
     def _put(self, gb, result: SubmissionResult) -> None:
         gb.update_or_create_student(result.student)

@@ -259,6 +259,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
             result = books.result
             todo = books.plan(submitted, regrade, retry_failed)
             recorder.open_gradebook(template, list(books.results.values()))
+            recording.install_course_files(out, template, assignment)
             if spec is not None:
                 recording.record_competition(assignment, seed, drawn, [], out)
                 result.competition = reports.competition_line(
@@ -328,6 +329,9 @@ def main(assignment: str, submitted: str, out: str, workers: int, timeout: int |
         print("WARNING: graded WITHOUT a sandbox (--no-sandbox): student code ran with your rights.")
     print(reports.report(result), end="")
     print(f"wrote {Path(out) / 'gradebook.db'}, {Path(out) / 'grades.csv'}, {Path(out) / 'report.txt'}")
+    print(f"{out} is an nbgrader course folder: grade the written answers there with formgrader "
+          f"(`cd {out} && jupyter lab`, Formgrader tab), then `nbgrader export --to "
+          "final_grades.csv` and `nbgrader generate_feedback " + assignment + "` in it")
     if result.not_graded:
         print(f"{len(result.not_graded)} submissions could not be graded (see NOT GRADED above); "
               "run the same command again to grade them")
