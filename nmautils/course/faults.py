@@ -144,8 +144,10 @@ CELL_FAULTS: tuple[Fault, ...] = (
           lambda s: _insert_in_solution(s, 'raise RuntimeError("student code: not finished")')),
     Fault("syntax_error", "the answer cell has a syntax error", "cell", "zero",
           lambda s: _insert_in_solution(s, "result = (1 +")),
+    # the loop waits instead of spinning: the grader's timeout and interrupt are the same, and a
+    # test run's other graders keep the cores (every test cell that calls it waits a timeout)
     Fault("endless_loop", "the answer loops forever when called (per-cell timeout)", "cell", "zero",
-          lambda s: _insert_in_solution(s, "while True:\n    pass")),
+          lambda s: _insert_in_solution(s, "while True:\n    __import__('time').sleep(0.05)")),
     Fault("sleeps", "the answer cell sleeps for an hour before defining anything", "cell", "zero",
           lambda s: _prepend(s, "import time\ntime.sleep(3600)")),
     Fault("huge_allocation", "the answer allocates 12 GiB", "cell", "zero",
