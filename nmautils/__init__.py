@@ -15,8 +15,11 @@ Every notebook of the course imports this package. Its modules each have one con
 - :mod:`nmautils.placecells` - RatInABox place-cell data for tutorial 3
 - :mod:`nmautils.models` - the small model base class of tutorial 3
 - :mod:`nmautils.report` - printing trained numbers at a precision every machine reproduces
+- :mod:`nmautils.widgets` - notebook widgets, e.g. browsing a ranking of ~24,000 neurons
 
-Submodules are imported lazily, so ``import nmautils`` is cheap.
+Submodules are imported lazily, so ``import nmautils`` is cheap. In an IPython kernel the import
+also makes an answer that still raises nbgrader's stub (``raise NotImplementedError()``) show one
+line naming the exercise instead of a long traceback (``nmautils._tracebacks``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 __version__ = "0.1.0"
 
+from ._tracebacks import install as _install_tracebacks  # noqa: E402 - after the setting above
+
+_install_tracebacks()
+
 _SUBMODULES = (
     "analysis",
     "checks",
@@ -47,6 +54,7 @@ _SUBMODULES = (
     "stimuli",
     "surrogate",
     "train",
+    "widgets",
 )
 
 __all__ = list(_SUBMODULES)

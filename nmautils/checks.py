@@ -2,7 +2,10 @@
 
 Each ``check_*`` function raises :class:`AssertionError` with a message that says what was
 expected, what the student's code produced, and (where given) a hint. A passing check prints
-nothing; call :func:`passed` at the end of a test cell to print one encouraging line.
+nothing; call :func:`passed` at the end of a test cell to print one encouraging line. In a
+notebook a failed check's traceback leaves out the frames inside nmautils (it ends with the
+message and the hint), and an answer that still raises nbgrader's stub ``raise
+NotImplementedError()`` is shown as one line naming the exercise (both: ``nmautils._tracebacks``).
 
 :func:`refusing` is for hidden tests: while it is active, the given course helpers raise
 :class:`HelperRefused` instead of running, so an exercise cannot be answered by delegating to a
@@ -30,6 +33,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ._tracebacks import shorten
 from ._validate import as_numpy
 
 __all__ = [
@@ -47,7 +51,8 @@ __all__ = [
 
 def _fail(message: str, hint: str = "") -> NoReturn:
     text = message if not hint else f"{message}\nHint: {hint}"
-    raise AssertionError(text)
+    # in a notebook the error shows the cell's line, the message and the hint, not this module
+    raise shorten(AssertionError(text))
 
 
 def _as_array(x: Any, name: str, hint: str = "") -> np.ndarray:

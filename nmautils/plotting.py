@@ -343,7 +343,9 @@ def plot_tuning_predictions(
 ) -> Figure:
     """Train, test and predicted tuning curves of chosen neurons, one small panel per neuron.
 
-    All three response arrays have shape (n_stimuli, n_neurons).
+    All three response arrays have shape (n_stimuli, n_neurons). The legend sits below the
+    panels, so a title added afterwards (``fig.suptitle``) never covers it; a given ``fig``
+    without a layout engine gets constrained layout, which makes room for both.
     """
     s = _vec(stimuli, "stimuli")
     train = _mat(resp_train, "resp_train", len(s))
@@ -365,7 +367,9 @@ def plot_tuning_predictions(
     for ax in axes:
         ax.label_outer()
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper right", ncols=3, fontsize="small")
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained")  # "outside" places the legend only with it
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize="small")
     return fig
 
 

@@ -1,5 +1,7 @@
 """Tests of nmautils.checks: good input passes silently, bad input fails with a helpful message."""
 
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +177,120 @@ def test_refusing_swaps_the_helper_even_when_gc_finds_nothing(monkeypatch):
         with pytest.raises(checks.HelperRefused):
             stimulus_class(torch.tensor([10.0]), 2)
     assert stimulus_class(torch.tensor([10.0]), 2).tolist() == [0]
+
+
+# ------------------------------------------------------- what a notebook shows when it fails
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@pytest.fixture
+def shell():
+    """A fresh IPython shell in this process (its tracebacks are printed to stdout)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    saved_hooks = (sys.displayhook, sys.excepthook)
+    ip = InteractiveShell.instance()
+    try:
+        yield ip
+    finally:
+        InteractiveShell.clear_instance()
+        sys.displayhook, sys.excepthook = saved_hooks
+
+
+def _shown(capsys) -> list[str]:
+    """The non-empty lines the shell printed, without colours."""
+    return [line for line in _ANSI.sub("", capsys.readouterr().out).splitlines() if line.strip()]
+
+
+_NOT_DONE = "is not done yet: replace `raise NotImplementedError()` with your code."
+
+_MODULE_ANSWER = """\
+import torch
+from torch import nn
+
+
+class DeepNetReLU(nn.Module):
+    def __init__(self, n_inputs, n_hidden):
+        super().__init__()
+        self.in_layer = nn.Linear(n_inputs, n_hidden)
+
+    def forward(self, r):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+"""
+
+
+def test_a_failed_check_shows_the_cell_message_and_hint_without_nmautils_frames(shell, capsys):
+    cell = ("from nmautils import checks\n"
+            "_total = 0.4\n"
+            "checks.check_close(_total, 0.3, 'sum', hint='add them')\n")
+    result = shell.run_cell(cell)
+    assert type(result.error_in_exec) is AssertionError  # the cell fails, as before
+    shown = _shown(capsys)
+    text = "\n".join(shown)
+    assert str(Path(checks.__file__).parent) not in text and "checks.py" not in text
+    assert shown[-2:] == ["AssertionError: sum should be 0.3, but it is 0.4.", "Hint: add them"]
+    # the arrow still points at the cell's line (feedback.py finds hidden-test failures by it)
+    assert re.search(r"^\s*-+>\s*3\b", text, re.M), text
+
+
+def test_a_failed_check_renders_its_message_outside_ipython(monkeypatch):
+    import pickle
+
+    from nmautils import _tracebacks
+
+    monkeypatch.setattr(_tracebacks, "_shell", lambda: None)
+    with pytest.raises(AssertionError, match=r"^m\nHint: h$") as err:
+        checks.check(False, "m", hint="h")
+    assert type(err.value) is AssertionError
+    assert err.value._render_traceback_() == ["AssertionError: m", "Hint: h"]
+    assert str(pickle.loads(pickle.dumps(err.value))) == "m\nHint: h"
+
+
+def test_an_unfinished_answer_shows_one_line_naming_the_exercise(shell, capsys):
+    from nmautils import _tracebacks
+
+    assert _tracebacks.install(shell)
+    assert shell.run_cell(_MODULE_ANSWER).success
+    result = shell.run_cell("# Checks for Exercise 1 (uses its own small networks).\n"
+                            "import torch\n"
+                            "_net = DeepNetReLU(3, 2)\n"
+                            "_net(torch.zeros(4, 3))\n")
+    assert type(result.error_in_exec) is NotImplementedError  # the cell still fails
+    assert _shown(capsys) == [f"NotImplementedError: Exercise 1 (`DeepNetReLU.forward`) {_NOT_DONE}"]
+    assert str(result.error_in_exec) == f"Exercise 1 (`DeepNetReLU.forward`) {_NOT_DONE}"
+
+
+def test_an_unfinished_answer_without_an_exercise_number(shell, capsys):
+    from nmautils import _tracebacks
+
+    assert _tracebacks.install(shell)
+    shell.run_cell("def fit_1d(x, y):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n")
+    shell.run_cell("def outer(x):\n    return fit_1d(x, x)\n")
+    shell.run_cell("_w = fit_1d(1.0, 2.0)\n")
+    assert _shown(capsys) == [f"NotImplementedError: `fit_1d` {_NOT_DONE}"]
+    # another exercise's stub reached through this cell's function: named, but not numbered
+    shell.run_cell("# Checks for Exercise 4\n_w = outer(1.0)\n")
+    assert _shown(capsys) == [f"NotImplementedError: `fit_1d` {_NOT_DONE}"]
+    shell.run_cell("# YOUR CODE HERE\nraise NotImplementedError()\n")
+    assert _shown(capsys) == [f"NotImplementedError: This cell {_NOT_DONE}"]
+
+
+def test_other_not_implemented_errors_keep_their_traceback(shell, capsys):
+    from nmautils import _tracebacks
+
+    assert _tracebacks.install(shell)
+    result = shell.run_cell("def f():\n    raise NotImplementedError('only for tensors')\nf()\n")
+    assert str(result.error_in_exec) == "only for tensors"
+    shown = _shown(capsys)
+    assert len(shown) > 3 and shown[-1] == "NotImplementedError: only for tensors"
+    assert not hasattr(result.error_in_exec, "_render_traceback_")
+
+
+def test_install_keeps_another_custom_handler(shell):
+    from nmautils import _tracebacks
+
+    shell.set_custom_exc((KeyError,), lambda *args, **kwargs: None)
+    assert not _tracebacks.install(shell)
+    assert shell.custom_exceptions == (KeyError,)

@@ -479,6 +479,9 @@ PUBLIC_CASES = [
     ("train", "train_minibatch",
      lambda: _train_mini(batch_size=10.0),
      lambda: _train_mini(train_labels=STIM[:-1])),
+    ("widgets", "browse_ranks",
+     lambda: _call("widgets", "browse_ranks", "show_rank", 5, display=False),
+     lambda: _call("widgets", "browse_ranks", print, 0, display=False)),
 ]
 
 #: Public callables of the modules that the table leaves out, and why.

@@ -2,6 +2,8 @@
 
 Here that is ipywidgets 8 (the dev environment); ``make test-colab`` runs the whole tutorial
 live under Colab's ipywidgets 7.7.1 with the same checks (tests/harness/colab_notebooks.py).
+The browser of :mod:`nmautils.widgets` and the figure the slider draws are tested here too,
+without a kernel.
 """
 
 from __future__ import annotations
@@ -9,11 +11,16 @@ from __future__ import annotations
 import os
 
 import ipywidgets
+import matplotlib
 import nbformat
+import numpy as np
 import pytest
 from colab_notebooks import check_widgets, widget_models, widget_versions
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from nbclient import NotebookClient
 
+from nmautils import plotting, widgets
 from nmautils.course import build, notebooks
 
 STUBS = """\
@@ -36,7 +43,7 @@ def plot_tuning_predictions(*args, fig=None, **kwargs):
 def executed():
     """The tutorial's slider cell, as written in the source, run live in a kernel on stubs."""
     src = notebooks.read(build.source_path("tutorial2_encoding"))
-    cell = next(c for c in src.cells if "IntSlider(" in c.source)
+    cell = next(c for c in src.cells if notebooks.nbgrader_meta(c).get("grade_id") == "explore")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(STUBS),
                                          nbformat.v4.new_code_cell(cell.source)])
     env = {k: os.environ.pop(k) for k in ("CI", "NMAUTILS_PROGRESS") if k in os.environ}
@@ -50,8 +57,10 @@ def executed():
 def test_slider_model_and_view(executed):
     assert check_widgets("tutorial2_encoding", executed) == []
     models = widget_models(executed)
-    slider = next(m for m in models.values() if m["model_name"] == "IntSliderModel")
-    assert slider["state"]["description"] == "rank" and slider["state"]["max"] == 4
+    # the exact rank: the slider itself, or the box of nmautils.widgets.browse_ranks beside it
+    rank = next(m for m in models.values() if m["model_name"] in ("IntSliderModel", "BoundedIntTextModel")
+                and m["state"].get("description") == "rank")
+    assert rank["state"]["max"] == 4
     major = int(ipywidgets.__version__.split(".")[0])
     assert widget_versions(executed) == {"2.0.0" if major >= 8 else "1.5.0"}
 
@@ -63,3 +72,75 @@ def test_slider_draws_the_first_neuron_into_its_output(executed):
     assert any("image/png" in o.get("data", {}) for o in shown), "no figure for rank 0"
     text = "".join(o.get("text", "") for c in executed.cells for o in c.outputs)
     assert "median test R^2" in text
+
+
+# ------------------------------------------------------------- the browser of nmautils.widgets
+
+
+def test_browse_ranks_offers_a_coarse_slider_and_an_exact_rank_box():
+    shown = []
+    browser = widgets.browse_ranks(shown.append, 23_589, display=False)
+    slider, exact = browser.children[0].children
+    assert isinstance(slider, ipywidgets.IntSlider) and (slider.min, slider.max) == (0, 100)
+    assert isinstance(exact, ipywidgets.BoundedIntText) and (exact.min, exact.max) == (0, 23_588)
+    assert exact.description == "rank" and shown == [0]
+    slider.value = 50  # the median neuron in one move
+    assert exact.value == 11_794 and shown[-1] == 11_794
+    slider.value = 100
+    assert exact.value == 23_588 and shown[-1] == 23_588
+    exact.value = 123  # the exact rank, typed: the slider follows, the rank stays as typed
+    assert slider.value == 1 and exact.value == 123 and shown[-1] == 123
+    assert shown == [0, 11_794, 23_588, 123]  # one call per change of the rank
+
+
+def test_browse_ranks_with_one_rank_and_wrong_arguments():
+    shown = []
+    slider, exact = widgets.browse_ranks(shown.append, 1, display=False).children[0].children
+    slider.value = 70
+    assert exact.value == 0 and shown == [0]
+    with pytest.raises(TypeError, match="show should be callable"):
+        widgets.browse_ranks("show_rank", 5, display=False)
+    with pytest.raises(ValueError, match="n_ranks should be a positive int, but got 0"):
+        widgets.browse_ranks(print, 0, display=False)
+
+
+# -------------------------------------------------- the slider's figure: title and legend apart
+
+
+def _show_rank_figure(style: bool, n_shown: int, title: str) -> Figure:
+    """The figure tutorial 2's ``show_rank`` draws (``n_shown=3``: its static version), drawn."""
+    rng = np.random.default_rng(0)
+    stimuli = np.linspace(0, 180, 24)
+    resp_train, resp_test, predicted = rng.normal(size=(3, 24, 30))
+    with matplotlib.rc_context():
+        if style:
+            plotting.use_style()
+        fig = Figure(figsize=(4.5, 3.2) if n_shown == 1 else (11, 3.2))
+        FigureCanvasAgg(fig)
+        plotting.plot_tuning_predictions(stimuli, resp_train, resp_test, predicted,
+                                         list(range(n_shown)), ncols=n_shown, fig=fig)
+        fig.suptitle(title, fontsize="small")
+        fig.canvas.draw()
+    return fig
+
+
+@pytest.mark.parametrize("style", [True, False], ids=["course style", "matplotlib default"])
+@pytest.mark.parametrize("n_shown, title", [
+    (1, "rank 0: neuron 12345, test R$^2$ = 0.83"),
+    (1, "rank 23588: neuron 23588, test R$^2$ = -0.05"),
+    (3, "ranks 0, 11794, 23588 of the test-R$^2$ ranking"),
+])
+def test_the_title_never_covers_the_legend(style, n_shown, title):
+    fig = _show_rank_figure(style, n_shown, title)
+    renderer = fig.canvas.get_renderer()
+    title_box = fig._suptitle.get_window_extent(renderer)
+    (legend,) = fig.legends
+    legend_box = legend.get_window_extent(renderer)
+    assert not title_box.overlaps(legend_box), (title_box, legend_box)
+    figure_box = fig.bbox
+    for box in (title_box, legend_box):  # both inside the figure
+        assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1 + 0.5
+        assert figure_box.y0 <= box.y0 and box.y1 <= figure_box.y1 + 0.5
+    for ax in fig.axes:  # and neither covers a panel, its title or its axis labels
+        panel = ax.get_tightbbox(renderer)
+        assert not panel.overlaps(legend_box) and not panel.overlaps(title_box), ax.get_title()

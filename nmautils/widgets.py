@@ -1,0 +1,113 @@
+"""Notebook widgets of the course.
+
+:func:`browse_ranks` walks through a long ranking (tutorial 2 ranks ~24,000 neurons by how well
+the encoding model predicts them) in a few moves: a slider over percentiles of the ranking for
+the coarse moves, linked to a box that takes the exact rank.
+
+ipywidgets is imported when a widget is made, not with this module, so scripts and the grading
+tools that import every module of nmautils never load it. The widgets exist in ipywidgets 7
+(Colab's 7.7.1) and 8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._validate import check_callable, check_positive_int, check_type
+
+__all__ = ["browse_ranks"]
+
+
+def _rank_at(percentile: float, n_ranks: int) -> int:
+    """The rank at ``percentile`` (0-100) of a ranking of ``n_ranks`` entries."""
+    return int(round(percentile / 100 * (n_ranks - 1)))
+
+
+def _percentile_of(rank: int, n_ranks: int) -> int:
+    """The percentile (0-100, rounded) at which ``rank`` sits in a ranking of ``n_ranks``."""
+    return 0 if n_ranks == 1 else int(round(100 * rank / (n_ranks - 1)))
+
+
+def browse_ranks(
+    show: Callable[[int], Any],
+    n_ranks: int,
+    *,
+    description: str = "rank",
+    display: bool = True,
+) -> Any:
+    """A percentile slider and an exact rank box, linked, that call ``show(rank)``.
+
+    Moving the slider to percentile ``p`` sets the box to the rank at ``p`` percent of the
+    ranking (0: the first rank, 100: the last); typing a rank into the box (or stepping it with
+    its arrows) moves the slider to that rank's percentile and keeps the rank as typed. Every
+    change of the rank calls ``show(rank)`` once, into an output area below the controls, so
+    ``show`` can draw a figure with ``plt.show()``.
+
+    Parameters
+    ----------
+    show : callable
+        Called with one int, the rank to show (0 to ``n_ranks - 1``).
+    n_ranks : int
+        How many ranks there are.
+    description : str
+        The label of the exact box.
+    display : bool
+        Display the widget now (as ``ipywidgets.interact`` does); otherwise only return it.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The controls (``children[0]``: the slider and the box) above the output area.
+
+    Examples
+    --------
+    Outside a kernel ipywidgets prints terminal escapes as it redraws, so this is not run:
+
+    >>> shown = []
+    >>> box = browse_ranks(shown.append, 23589, display=False)  # doctest: +SKIP
+    >>> slider, exact = box.children[0].children  # doctest: +SKIP
+    >>> slider.value = 50  # doctest: +SKIP
+    >>> exact.value, shown[-1]  # doctest: +SKIP
+    (11794, 11794)
+    """
+    check_callable(show, "show")
+    n = check_positive_int(n_ranks, "n_ranks")
+    check_type(description, "description", str, "a str")
+    check_type(display, "display", bool, "a bool")
+
+    import ipywidgets as w
+
+    slider = w.IntSlider(value=0, min=0, max=100, step=1, description="percentile",
+                         continuous_update=False, style={"description_width": "initial"})
+    exact = w.BoundedIntText(value=0, min=0, max=n - 1, step=1, description=description,
+                             layout=w.Layout(width="180px"))
+    syncing = False  # one control is being set from the other: do not echo the change back
+
+    def slider_moved(change: dict) -> None:
+        nonlocal syncing
+        if not syncing:
+            syncing = True
+            try:
+                exact.value = _rank_at(change["new"], n)
+            finally:
+                syncing = False
+
+    def rank_typed(change: dict) -> None:
+        nonlocal syncing
+        if not syncing:
+            syncing = True
+            try:
+                slider.value = _percentile_of(change["new"], n)
+            finally:
+                syncing = False
+
+    slider.observe(slider_moved, names="value")
+    exact.observe(rank_typed, names="value")
+    output = w.interactive_output(lambda rank: show(int(rank)), {"rank": exact})
+    browser = w.VBox([w.HBox([slider, exact]), output])
+    if display:
+        from IPython.display import display as show_widget
+
+        show_widget(browser)
+    return browser
