@@ -30,10 +30,10 @@ class DeepNetReLU(nn.Module):
 ''',
     # Never resets the gradients, so they accumulate over the iterations.
     "ex_train": '''\
-def train(net, loss_fn, train_data, train_labels, n_iter=50, learning_rate=1e-4):
+def train(net, loss_fn, train_data, train_labels, n_epochs=50, learning_rate=1e-4):
     optimizer = optim.SGD(net.parameters(), lr=learning_rate)
     losses = []
-    for _ in range(n_iter):
+    for _ in range(n_epochs):
         loss = loss_fn(net(train_data), train_labels)
         loss.backward()
         optimizer.step()
@@ -96,8 +96,8 @@ DELEGATES = {
         '''
 from nmautils.train import train_full_batch
 
-def train(net, loss_fn, train_data, train_labels, n_iter=50, learning_rate=1e-4):
-    return train_full_batch(net, loss_fn, train_data, train_labels, n_iter=n_iter,
+def train(net, loss_fn, train_data, train_labels, n_epochs=50, learning_rate=1e-4):
+    return train_full_batch(net, loss_fn, train_data, train_labels, n_iter=n_epochs,
                             learning_rate=learning_rate)[0]
 ''',
     ],
