@@ -12,7 +12,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_WORKERS ?= 4
 
-.PHONY: all main main-generic setup sandbox-tool build check test test-colab lint bench bench-grading clean
+.PHONY: all main main-generic setup sandbox-tool setup-browser build check test test-browser test-colab lint bench bench-grading clean
 
 all: main
 
@@ -74,6 +74,27 @@ test: setup
 	echo "make test: tests/ and nbval over solutions/ took $$(( $$(date +%s) - start )) s"; \
 	echo "$$(( $$(date +%s) - start )) $$(date -u +%Y-%m-%dT%H:%M:%SZ)" > build/ci_seconds.txt; \
 	exit $$status
+
+# Browser tests (tests/browser/: JupyterLab and formgrader in headless Chromium, driven by
+# Playwright; screenshots in build/browser/). They need Debian's chromium, installed here as
+# root like bubblewrap, and Playwright for Python in the venv; without them `make test` skips
+# them and says so. They are not part of CI's `make test` run (its 15 minutes are used up).
+PLAYWRIGHT := playwright==1.64.1
+setup-browser: setup
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium (browser tests) ..."; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+	    || echo "WARNING: could not install chromium; the browser tests will skip"; \
+	else \
+	    echo "WARNING: /usr/bin/chromium is missing: ask an administrator to install the Debian"; \
+	    echo "         package 'chromium'; the browser tests skip without it."; \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(PLAYWRIGHT)"
+
+test-browser: setup-browser
+	$(BIN)/python -m pytest -n 0 -p no:cacheprovider -rs tests/browser
 
 # Colab's runtime (constraints/colab.txt; the CPU torch==2.13.0 wheel in place of Colab's CUDA
 # build, this machine's Python in place of Colab's 3.13), nmautils installed from a wheel, every

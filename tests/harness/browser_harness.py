@@ -1,0 +1,110 @@
+"""A Jupyter server and headless Chromium for the browser tests (``tests/browser/``).
+
+The tests use Playwright for Python with Debian's Chromium (``make setup-browser`` installs
+both); without them they skip and say what to install. One server per test module, started on
+loopback with no token, in a scratch folder the test fills; screenshots go to
+``build/browser/`` so that a maintainer can look at each step.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "browser"
+#: Flags for Chromium on a machine without network or display (no background connections).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def require_browser():
+    """Playwright's sync API, or skip with what to install."""
+    try:
+        from playwright import sync_api
+    except ImportError:
+        pytest.skip("needs Playwright for Python: run `make setup-browser`")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Chromium at {CHROMIUM}: run `make setup-browser` as root "
+                    "(Debian package 'chromium')")
+    return sync_api
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def jupyter_server(root: Path, app: str = "lab", env: dict | None = None, timeout: float = 120):
+    """``jupyter <app>`` serving ``root`` on loopback without a token; yields its base URL."""
+    port = _free_port()
+    bindir = str(Path(sys.executable).parent)
+    environment = {**os.environ, **(env or {}),
+                   "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+    log = open(Path(root) / f".jupyter-{app}.log", "w")
+    command = [sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}",
+               "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
+               "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+               f"--ServerApp.root_dir={root}"]
+    if os.geteuid() == 0:  # CI machines run as root
+        command.append("--allow-root")
+    proc = subprocess.Popen(command, cwd=root, env=environment, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the Jupyter server did not start:\n"
+                                       + (Path(root) / f".jupyter-{app}.log").read_text()[-3000:])
+                time.sleep(0.5)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+        log.close()
+
+
+@contextmanager
+def chromium_page(sync_api, width: int = 1400, height: int = 1000):
+    """A page of a fresh headless Chromium."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            yield page
+        finally:
+            browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save the page under ``build/browser/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def copy_notebook(notebook: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(notebook, folder / Path(notebook).name))
