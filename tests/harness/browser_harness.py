@@ -72,7 +72,7 @@ def jupyter_server(root: Path, app: str = "lab", env: dict | None = None, timeou
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the Jupyter server did not start:\n"
-                                       + (Path(root) / f".jupyter-{app}.log").read_text()[-3000:])
+                                       + (Path(root) / f".jupyter-{app}.log").read_text()[-3000:]) from None
                 time.sleep(0.5)
         yield url
     finally:
