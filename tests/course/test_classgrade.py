@@ -96,6 +96,18 @@ def test_the_output_is_a_course_folder_where_manual_grades_reach_the_export(runs
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = {r["student_id"]: r for r in csv.DictReader(open(out / "final.csv"))}
     assert float(rows["cyd"]["raw_score"]) == pytest.approx(before + 1.5)
+    # the feedback made there after manual grading has the grader's comment, and no model answer
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT,
+                           "--student", "cyd", "--force"],
+                          cwd=out, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    html = (out / "feedback" / "cyd" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "clear and right" in html
+    source = notebooks.read(out / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    model = next(c for c in source.cells if notebooks.nbgrader_meta(c).get("grade_id") == written)
+    answer = [line.strip() for line in notebooks.solution_region(model.source).splitlines()
+              if len(line.strip()) > 30]
+    assert answer and not any(line in html for line in answer)
 
 
 def test_warm_caches_makes_the_literal_data_calls_of_a_notebook_once(monkeypatch):
