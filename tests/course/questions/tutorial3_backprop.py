@@ -11,7 +11,10 @@ QUESTIONS: dict[str, list[str]] = {
     # step 3: parameters of a linear 25 -> 2 model (50, 52 with a bias)
     "t3-linear-params": [r"(?<![\d.])52\b", r"(?<![\d.])50 (weights|parameters)",
                          r"\(2, 26\)", r"26 columns"],
-    # step 3: four one-hot corner cells, weights by eye
+    # step 3: the weight map (x weights rise from left to right, y weights from bottom to top)
+    "t3-weight-map": [r"(?i)left to right", r"(?i)bottom to top", r"(?i)from the left wall",
+                      r"(?i)correlation with the centre coordinate"],
+    # step 3: four one-hot corner cells, weights by eye; re-run the fit on them and compare
     "t3-corner-weights": [r"W_hand = ", r"(?i)(only|just) (four|4) (different )?(outputs|positions)",
                           r"\[\[0\.25 0\.75 0\.25 0\.75\]", r"(?i)corner weights by eye"],
     # step 3: the 1-D least-squares slope w* = sum(xy) / sum(xx), and its value for the 21 points
@@ -28,8 +31,11 @@ QUESTIONS: dict[str, list[str]] = {
     "t3-dnn-params": [r"45,?802", r"200 ?(x|×|\\times) ?\(?(25 \+ 1|26)\b",
                       r"200 ?(x|×|\\times) ?\(?(200 \+ 1|201)"],
     # step 5: linear model vs deep network (convex and closed-form vs iterative and expressive)
-    "t3-linear-vs-dnn": [r"(?i)convex", r"(?i)expressiv"],
+    "t3-linear-vs-dnn": [r"(?i)convex", r"(?i)expressiv", r"(?i)not magic", r"(?i)read one by one"],
     # step 6: Adam instead of SGD; grid cells instead of place cells
     "t3-adam-gridcells": [r"PyTorch, Adam", r"(?i)on grid cells: test error", r"(?i)test errors on grid cells",
                           r"(?i)own step size"],
+    # appendix: the optional derivation of dL/dW3 and dL/dW2 (chain rule over the paths through H2)
+    "t3-derive-backprop": [r"(?i)sums? over these paths", r"(?i)no path runs through",
+                           r"(?i)path through it"],
 }

@@ -15,9 +15,9 @@ def matmul_loops(X):
     # Multiplies in the wrong order, giving samples x outputs instead of outputs x samples.
     "ex_linear_forward": '''
 class LinearRegression(Model):
-    def __init__(self, X_train, Y_train, X_test, Y_test, bias=True):
+    def __init__(self, X_train, Y_train, X_test, Y_test, bias=False, seed=0):
         super().__init__(X_train, Y_train, X_test, Y_test, bias=bias)
-        self.W = np.zeros((self.n_out, self.n_in))
+        self.W = np.random.default_rng(seed).normal(0.5, 0.1, size=(self.n_out, self.n_in))
 
     def forward(self, X):
         return X.T @ self.W.T
@@ -49,7 +49,7 @@ def gradient_descent_1d(W0, eta, n_steps, grad_fn):
         path.append(W)
     return np.array(path)
 ''',
-    # Applies the activation to the read-out too, so the output is not linear.
+    # Leaves the read-out linear (output = N3), forgetting that the activation is applied there too.
     "ex_forward_pass": '''
 def forward_pass(X, weights, activation):
     W1, W2, W3 = weights
@@ -58,7 +58,7 @@ def forward_pass(X, weights, activation):
     N2 = W2 @ H1
     H2 = add_bias_row(activation(N2))
     N3 = W3 @ H2
-    output = activation(N3)
+    output = N3
     return N1, N2, N3, H1, H2, output
 ''',
     # Forgets the activation's derivative in the first layer's error signal.
@@ -66,7 +66,7 @@ def forward_pass(X, weights, activation):
 def backprop_step(X, Y, weights, cache, activation, l2=0.01):
     W1, W2, W3 = weights
     N1, N2, N3, H1, H2, output = cache
-    C3 = output - Y
+    C3 = (output - Y) * activation(N3, deriv=True) / X.shape[1]
     dW3 = C3 @ H2.T + l2 * W3
     C2 = (W3[:, :-1].T @ C3) * activation(N2, deriv=True)
     dW2 = C2 @ H1.T + l2 * W2
