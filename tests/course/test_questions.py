@@ -6,7 +6,9 @@ the release shows an empty answer). ``tests/course/questions/<assignment>.py`` l
 the assignment's questions (curriculum section A / E) and, for each, regular expressions that
 would give its answer away. No cell before the question may state such an answer: neither its
 text in release/ nor what it prints (the executed outputs in solutions/, which the student's
-run reproduces).
+run reproduces). Nor may the cells right after it: the answer box and the ``AFTER - 1`` cells
+below it. Where the lesson needs the answer to go on, it states it further down, after a
+"Compare with your answer" break, so that the student writes an answer before reading one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from nmautils.course import notebooks
 from nmautils.course.build import assignments, release_path, solution_path
 
 REGISTRY = Path(__file__).parent / "questions"
+
+#: How many cells after a question (its answer box included) may not state its answer.
+AFTER = 3
 
 
 def registry(assignment: str) -> dict[str, list[str]]:
@@ -56,11 +61,17 @@ def cell_texts(cell) -> list[str]:
     return texts
 
 
-def give_aways(nb_cells, patterns: list[str]) -> list[tuple[int, str]]:
-    """(cell index, pattern) for every pattern some cell states."""
+def output_texts(cell) -> list[str]:
+    """What the cell's outputs show as text (not its source)."""
+    return cell_texts(cell)[1:]
+
+
+def give_aways(nb_cells, patterns: list[str], texts=cell_texts,
+               start: int = 0) -> list[tuple[int, str]]:
+    """(cell index, pattern) for every pattern some cell states; indices count from ``start``."""
     hits = []
-    for i, cell in enumerate(nb_cells):
-        for text in cell_texts(cell):
+    for i, cell in enumerate(nb_cells, start):
+        for text in texts(cell):
             for pattern in patterns:
                 if re.search(pattern, text):
                     hits.append((i, pattern))
@@ -91,6 +102,69 @@ def test_question_is_asked_before_it_is_answered(assignment, qid):
     patterns = registry(assignment)[qid]
     before = give_aways(release.cells[:i], patterns) + give_aways(solved.cells[:i], patterns)
     assert not before, f"question {qid!r} is answered before it is asked: {before}"
+
+
+def answered_right_after(release, solved, i: int, patterns: list[str]) -> list[tuple[int, str]]:
+    """Give-aways in the ``AFTER`` cells after the question at ``i``: the release's text, and
+    what the solutions print there (their sources hold the model answers, so only outputs)."""
+    window = slice(i + 1, i + 1 + AFTER)
+    return (give_aways(release.cells[window], patterns, start=i + 1)
+            + give_aways(solved.cells[window], patterns, texts=output_texts, start=i + 1))
+
+
+#: Questions that other notebooks still answer right after asking them (issue 23 restructures
+#: them notebook by notebook). Expected failures, not strict: remove an entry when its notebook
+#: is fixed.
+ANSWERED_RIGHT_AFTER_PENDING = {
+    ("tutorial1_decoding", "t1-decodable-not-used"),
+    ("tutorial3_backprop", "t3-indexing"),
+    ("tutorial3_backprop", "t3-xxt-loop"),
+    ("tutorial3_backprop", "t3-corner-weights"),
+    ("tutorial3_backprop", "t3-does-it-minimise"),
+    ("tutorial3_backprop", "t3-large-lr"),
+    ("tutorial3_backprop", "t3-linear-vs-dnn"),
+    ("assignment3_interpret", "1b_ii"),
+}
+
+AFTER_CASES = [
+    pytest.param(a, q, id=f"{a}-{q}", marks=[pytest.mark.xfail(
+        reason="issue 23: answered right after the question; its notebook is not restructured yet",
+        strict=False)] if (a, q) in ANSWERED_RIGHT_AFTER_PENDING else [])
+    for a, q in CASES
+]
+
+
+@pytest.mark.parametrize("assignment, qid", AFTER_CASES)
+def test_question_is_not_answered_right_after(assignment, qid):
+    release = notebooks.read(release_path(assignment))
+    solved = notebooks.read(solution_path(assignment))
+    solved.cells = [c for c in solved.cells if c.get("id") != "solution-banner"]
+    i = question_index(release, qid)
+    after = answered_right_after(release, solved, i, registry(assignment)[qid])
+    assert not after, (
+        f"question {qid!r} (release cell {i}) is answered within {AFTER} cells after it: {after}; "
+        "state the answer later, after a 'Compare with your answer' break"
+    )
+
+
+def test_answer_right_after_is_detected():
+    new = notebooks.nbformat.v4
+    question = new.new_markdown_cell("**Question.** How many conv units?")
+    box = new.new_markdown_cell("YOUR ANSWER HERE")
+    spoiler = new.new_markdown_cell("There are 1,152 conv units.")
+    release = new.new_notebook(cells=[question, box, spoiler])
+    assert answered_right_after(release, release, 0, [r"1,?152"]) == [(2, r"1,?152")]
+    # printed by a code cell of the solutions, but its source is silent
+    code = new.new_code_cell("print(n)")
+    ran = new.new_code_cell("print(n)")
+    ran.outputs = [new.new_output("stream", text="1152 units\n")]
+    release = new.new_notebook(cells=[question, box, code])
+    solved = new.new_notebook(cells=[question, box, ran])
+    assert answered_right_after(release, solved, 0, [r"1,?152"]) == [(2, r"1,?152")]
+    # far enough below, after a break, the answer may be stated
+    gap = [new.new_markdown_cell("Compare with your answer.") for _ in range(AFTER - 1)]
+    release = new.new_notebook(cells=[question, box, *gap, spoiler])
+    assert answered_right_after(release, release, 0, [r"1,?152"]) == []
 
 
 def test_give_away_detection_can_fail():

@@ -1,4 +1,8 @@
-"""Questions of tutorial2_encoding (curriculum section A/E): id -> regexes that give the answer away."""
+"""Questions of tutorial2_encoding (curriculum section A/E): id -> regexes that give the answer away.
+
+No cell before a question, and none of the cells right after it (tests/course/test_questions.py,
+``AFTER``), may match its patterns.
+"""
 
 QUESTIONS: dict[str, list[str]] = {
     # Step 1: how to show W_in better; smooth, argmax, argsort.
@@ -9,6 +13,7 @@ QUESTIONS: dict[str, list[str]] = {
         r"(?i)tuning curves? of (all |the )?hidden",
         r"plot_hidden_tuning",
         r"hidden_activity\(",
+        r"(?i)activity of (the|each|a|every) hidden unit",
     ],
     # Step 1, after the hidden-unit plots: never-active ReLU units get no gradient.
     "t2-dead-units": [
@@ -37,6 +42,8 @@ QUESTIONS: dict[str, list[str]] = {
         r"(?i)classif",
         r"(?i)circular (target|loss|error)",
         r"(?i)cosine and sine",
+        r"(?i)as far apart",
+        r"(?i)settles? (for|on) something",
     ],
     # Step 4: seam errors gone, remaining errors in the neighbouring bin.
     "t2-classification-fixes": [
@@ -45,12 +52,35 @@ QUESTIONS: dict[str, list[str]] = {
         r"(?i)classifier (is )?wrong (on|less)",
         r"(?i)one bin off",
     ],
-    # Step 5: mild overfitting removed, weights sparser.
-    "t2-regularisation-errors": [r"(?i)overfit", r"(?i)sparser", r"(?i)near-zero input weights"],
+    # Step 5, before training with the penalties: W_in sparser, training loss higher.
+    "t2-reg-predict": [
+        r"(?i)sparser",
+        r"(?i)near-zero input weights",
+        r"(?i)raise the training cross-entropy",
+        r"(?i)training loss ends higher",
+    ],
+    # Step 5, after it: mild overfitting removed; the remaining errors are neighbouring-bin errors.
+    "t2-regularisation-errors": [r"(?i)overfit", r"(?i)generali[sz]es? better"],
+    # Step 5 ("Think!"): which neurons the sparse decoder keeps.
+    "t2-reg-neurons": [
+        r"(?i)reliab",
+        r"(?i)strongly tuned",
+        r"(?i)bands of preferred direction",
+        r"(?i)cost(s)? penalty",
+    ],
     # Step 6: shared convolutional filters plus a linear read-out per neuron.
     "t2-encoding-how": [
         r"(?i)shared (convolutional )?filters|same (few )?filters",
         r"(?i)read-?out (for|per) (each|every) neuron|one linear read-out per neuron|own linear read-out",
+    ],
+    # Convolution and pooling (before assignment 3 builds MaxPool2d(8)): a one-pixel shift inside a
+    # pooling block leaves the pooled output unchanged; 6 x 6 x 8 = 288 values leave a3's pooling.
+    "t2-conv-pool": [
+        r"(?i)tolerant",
+        r"(?i)(stays?|remains?|is) unchanged",
+        r"(?<![\d,.])288(?![\d,])",
+        r"6 ?(x|×|\\times) ?6 ?(x|×|\\times) ?8",
+        r"\[2, 0, -2, 0, 0\]",
     ],
     # Step 7, before ConvFC: 1,152 conv units and 27,174,528 output weights.
     "t2-counts": [r"1,?152", r"27,?174,?528"],
@@ -62,11 +92,19 @@ QUESTIONS: dict[str, list[str]] = {
         r"(?i)theta \+ 180",
         r"(?i)noisy, weakly tuned",
     ],
-    # Step 7, end: (out, in, K, K); filters that barely change were already a sufficient basis.
+    # Step 7, end: (out, in, K, K).
     "t2-weight-dims": [
         r"(?i)relative change of the filters",
         r"(?i)output channels",
-        r"(?i)sufficient basis",
         r"(?i)kernel\s+height",
+    ],
+    # Step 7, end: filters that barely change were already a sufficient basis (predict, then run).
+    "t2-filters-change": [r"(?i)sufficient basis", r"(?i)relative change above"],
+    # Step 7 ("Think!"): ~27 million parameters fitted to 1,415,340 numbers; shrink the read-out.
+    "t2-encoder-params": [
+        r"1,?415,?340",
+        r"27,?198,?417",
+        r"(?i)more parameters than (data|numbers)",
+        r"(?i)factori[sz]e",
     ],
 }
