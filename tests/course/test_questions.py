@@ -106,35 +106,20 @@ def test_question_is_asked_before_it_is_answered(assignment, qid):
 
 def answered_right_after(release, solved, i: int, patterns: list[str]) -> list[tuple[int, str]]:
     """Give-aways in the ``AFTER`` cells after the question at ``i``: the release's text, and
-    what the solutions print there (their sources hold the model answers, so only outputs)."""
-    window = slice(i + 1, i + 1 + AFTER)
-    return (give_aways(release.cells[window], patterns, start=i + 1)
-            + give_aways(solved.cells[window], patterns, texts=output_texts, start=i + 1))
+    what the solutions print there (their sources hold the model answers, so only outputs). What
+    the student's own answer cells print is the student's work, not a give-away."""
+    window = range(i + 1, min(i + 1 + AFTER, len(release.cells)))
+    printed = [solved.cells[j] for j in window
+               if notebooks.cell_kind(release.cells[j]) not in ("answer", "written")]
+    hits = give_aways([release.cells[j] for j in window], patterns, start=i + 1)
+    for j in window:
+        if solved.cells[j] in printed:
+            hits += [(j, pattern) for _, pattern in
+                     give_aways([solved.cells[j]], patterns, texts=output_texts)]
+    return hits
 
 
-#: Questions that other notebooks still answer right after asking them (issue 23 restructures
-#: them notebook by notebook). Expected failures, not strict: remove an entry when its notebook
-#: is fixed.
-ANSWERED_RIGHT_AFTER_PENDING = {
-    ("tutorial1_decoding", "t1-decodable-not-used"),
-    ("tutorial3_backprop", "t3-indexing"),
-    ("tutorial3_backprop", "t3-xxt-loop"),
-    ("tutorial3_backprop", "t3-corner-weights"),
-    ("tutorial3_backprop", "t3-does-it-minimise"),
-    ("tutorial3_backprop", "t3-large-lr"),
-    ("tutorial3_backprop", "t3-linear-vs-dnn"),
-    ("assignment3_interpret", "1b_ii"),
-}
-
-AFTER_CASES = [
-    pytest.param(a, q, id=f"{a}-{q}", marks=[pytest.mark.xfail(
-        reason="issue 23: answered right after the question; its notebook is not restructured yet",
-        strict=False)] if (a, q) in ANSWERED_RIGHT_AFTER_PENDING else [])
-    for a, q in CASES
-]
-
-
-@pytest.mark.parametrize("assignment, qid", AFTER_CASES)
+@pytest.mark.parametrize("assignment, qid", CASES, ids=[f"{a}-{q}" for a, q in CASES])
 def test_question_is_not_answered_right_after(assignment, qid):
     release = notebooks.read(release_path(assignment))
     solved = notebooks.read(solution_path(assignment))
