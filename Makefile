@@ -25,19 +25,25 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib || true
 	touch $@
 
+# $(call debian_tool,COMMAND,PACKAGE,PURPOSE,WITHOUT): when COMMAND is missing, install the Debian
+# PACKAGE as root, or else say what to ask an administrator for and what happens WITHOUT it.
+define debian_tool
+	@command -v $(1) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $(2) ($(3)) ..."; \
+	    (apt-get install -y -qq $(2) >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $(2) >/dev/null 2>&1)) \
+	    || echo "WARNING: could not install $(2); $(4)"; \
+	  else \
+	    echo "WARNING: $(1) is missing: ask an administrator to install the Debian package '$(2)';"; \
+	    echo "         $(4)"; \
+	  fi; }
+endef
+
 # Grading runs every kernel in a bubblewrap sandbox (nmautils/course/sandbox.py). As root, install
 # it when missing; otherwise say what to do (grading refuses without it unless --no-sandbox).
 sandbox-tool:
-	@command -v bwrap >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing bubblewrap (grading sandbox) ..."; \
-	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)) \
-	    || echo "WARNING: could not install bubblewrap; grading will refuse to run without it"; \
-	  else \
-	    echo "WARNING: bubblewrap (bwrap) is missing: ask an administrator to install the package"; \
-	    echo "         'bubblewrap'; grading refuses to run without it unless --no-sandbox is given."; \
-	  fi; }
+	$(call debian_tool,bwrap,bubblewrap,grading sandbox,grading refuses to run without it unless --no-sandbox is given.)
 
 setup: $(VENV)/.installed sandbox-tool
 
@@ -81,16 +87,7 @@ test: setup
 # them and says so. They are not part of CI's `make test` run (its 15 minutes are used up).
 PLAYWRIGHT := playwright==1.64.1
 setup-browser: setup
-	@if [ -x /usr/bin/chromium ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "installing chromium (browser tests) ..."; \
-	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
-	    || echo "WARNING: could not install chromium; the browser tests will skip"; \
-	else \
-	    echo "WARNING: /usr/bin/chromium is missing: ask an administrator to install the Debian"; \
-	    echo "         package 'chromium'; the browser tests skip without it."; \
-	fi
+	$(call debian_tool,chromium,chromium,browser tests,the browser tests skip without it.)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(PLAYWRIGHT)"
 
 test-browser: setup-browser
