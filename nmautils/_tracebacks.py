@@ -76,7 +76,7 @@ def without_package_frames(tb: types.TracebackType | None) -> types.TracebackTyp
 
 
 def exception_lines(exc: BaseException) -> list[str]:
-    """``"Name: message"`` as lines (a message with a hint has two), as Python prints it."""
+    """``"Name: message"`` as lines (a message with a hint has two), the way Python prints an exception."""
     text = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
     return text.split("\n")
 
