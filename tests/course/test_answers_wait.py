@@ -19,10 +19,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_questions import cell_texts, give_aways, question_index, registry
+from test_questions import (
+    give_aways,
+    output_texts,
+    question_index,
+    registry,
+    release_and_solved,
+)
 
 from nmautils.course import notebooks
-from nmautils.course.build import release_path, solution_path
 
 ASSIGNMENTS = ("tutorial3_backprop",)
 
@@ -51,9 +56,7 @@ def window_after(cells, i: int) -> range:
 
 @pytest.mark.parametrize("assignment, qid", CASES, ids=[f"{a}-{q}" for a, q in CASES])
 def test_answer_is_not_right_after_the_question(assignment, qid):
-    release = notebooks.read(release_path(assignment))
-    solved = notebooks.read(solution_path(assignment))
-    solved.cells = [c for c in solved.cells if c.get("id") != "solution-banner"]
+    release, solved = release_and_solved(assignment)
     i = question_index(release, qid)
     assert question_index(solved, qid) == i, "release/ and solutions/ differ in cell order"
     patterns = registry(assignment)[qid]
@@ -63,7 +66,7 @@ def test_answer_is_not_right_after_the_question(assignment, qid):
         if notebooks.nbgrader_meta(release.cells[k]).get("grade_id", "").startswith("written_"):
             continue  # an answer cell: the student's own code prints there
         # what the solutions print there (their sources hold the model answers)
-        hits += [(k, p) for p in patterns for text in cell_texts(solved.cells[k])[1:] if re.search(p, text)]
+        hits += [(k, p) for _, p in give_aways([solved.cells[k]], patterns, texts=output_texts)]
     assert not hits, f"question {qid!r} is answered right after it is asked (cell, pattern): {hits}"
 
 

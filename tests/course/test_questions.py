@@ -78,6 +78,15 @@ def give_aways(nb_cells, patterns: list[str], texts=cell_texts,
     return hits
 
 
+def release_and_solved(assignment: str):
+    """The release and the executed solution of ``assignment``, cell for cell (without the
+    banner cell the solution opens with)."""
+    release = notebooks.read(release_path(assignment))
+    solved = notebooks.read(solution_path(assignment))
+    solved.cells = [c for c in solved.cells if c.get("id") != "solution-banner"]
+    return release, solved
+
+
 CASES = [(a, q) for a in assignments() if (REGISTRY / f"{a}.py").exists() for q in registry(a)]
 
 
@@ -89,10 +98,7 @@ def test_every_assignment_has_a_question_registry(assignment):
 
 @pytest.mark.parametrize("assignment, qid", CASES, ids=[f"{a}-{q}" for a, q in CASES])
 def test_question_is_asked_before_it_is_answered(assignment, qid):
-    release = notebooks.read(release_path(assignment))
-    solved = notebooks.read(solution_path(assignment))
-    # the solution notebook opens with a banner cell the release does not have
-    solved.cells = [c for c in solved.cells if c.get("id") != "solution-banner"]
+    release, solved = release_and_solved(assignment)
     i = question_index(release, qid)
     assert question_index(solved, qid) == i, "release/ and solutions/ differ in cell order"
     follow = [notebooks.nbgrader_meta(c).get("grade_id", "") for c in release.cells[i + 1 : i + 3]]
@@ -109,11 +115,9 @@ def answered_right_after(release, solved, i: int, patterns: list[str]) -> list[t
     what the solutions print there (their sources hold the model answers, so only outputs). What
     the student's own answer cells print is the student's work, not a give-away."""
     window = range(i + 1, min(i + 1 + AFTER, len(release.cells)))
-    printed = [solved.cells[j] for j in window
-               if notebooks.cell_kind(release.cells[j]) not in ("answer", "written")]
     hits = give_aways([release.cells[j] for j in window], patterns, start=i + 1)
     for j in window:
-        if solved.cells[j] in printed:
+        if notebooks.cell_kind(release.cells[j]) not in ("answer", "written"):
             hits += [(j, pattern) for _, pattern in
                      give_aways([solved.cells[j]], patterns, texts=output_texts)]
     return hits
@@ -121,9 +125,7 @@ def answered_right_after(release, solved, i: int, patterns: list[str]) -> list[t
 
 @pytest.mark.parametrize("assignment, qid", CASES, ids=[f"{a}-{q}" for a, q in CASES])
 def test_question_is_not_answered_right_after(assignment, qid):
-    release = notebooks.read(release_path(assignment))
-    solved = notebooks.read(solution_path(assignment))
-    solved.cells = [c for c in solved.cells if c.get("id") != "solution-banner"]
+    release, solved = release_and_solved(assignment)
     i = question_index(release, qid)
     after = answered_right_after(release, solved, i, registry(assignment)[qid])
     assert not after, (
