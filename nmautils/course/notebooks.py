@@ -202,26 +202,6 @@ def region_text(source: str, kind: str) -> str:
             return region.body(source)
     return ""
 
-
-def hidden_tests(cell_source: str) -> str:
-    """The text between the hidden-test markers of a cell ("" when it has none)."""
-    return region_text(cell_source, "hidden tests")
-
-
-def public_lines(nb: NotebookNode) -> set[str]:
-    """Stripped lines students can see anyway: every cell but written answers, hidden tests removed.
-
-    A hidden-test line that also stands here (a shared fixture line, ``with torch.no_grad():``)
-    is no secret; leak checks skip it.
-    """
-    return {
-        line.strip()
-        for cell in nb.cells
-        if cell_kind(cell) != "written"
-        for line in drop_regions(cell.source, ("hidden tests",)).splitlines()
-    }
-
-
 def strip_solution_markers(text: str) -> str:
     """Remove the solution marker lines but keep the solution code at its indentation."""
     return drop_regions(text, ("solution",), keep_body=True)
@@ -305,11 +285,6 @@ def fill_submission(
         text = replace.get(gid, solutions[gid])
         cell.source = strip_solution_markers(text)
     return nb
-
-
-def has_markers(nb: NotebookNode) -> bool:
-    """True when any cell still carries an nbgrader marker (paired or not)."""
-    return any(marker_at(line) for cell in nb.cells for line in cell.source.splitlines())
 
 
 def strip_outputs(nb: NotebookNode) -> NotebookNode:

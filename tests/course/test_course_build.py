@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from notebook_markers import has_markers, hidden_tests, public_lines
 
 from nmautils.course import build, notebooks
 
@@ -38,10 +39,10 @@ def test_release_hides_solutions_and_hidden_tests(name):
     src = notebooks.read(build.source_path(name))
     rel = notebooks.read(build.release_path(name))
     rel_text = "\n".join(c.source for c in rel.cells)
-    public = notebooks.public_lines(src)
+    public = public_lines(src)
     for cell in src.cells:
         if notebooks.cell_kind(cell) == "test":
-            hidden = notebooks.hidden_tests(cell.source)
+            hidden = hidden_tests(cell.source)
             for line in hidden.strip().splitlines():
                 if len(line.strip()) > 25 and line.strip() not in public:
                     assert line not in rel_text, f"hidden test line leaked into the release: {line}"
@@ -63,7 +64,7 @@ def test_every_test_cell_has_visible_checks_and_hidden_tests(name):
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_solutions_are_executed_and_marker_free(name):
     nb = notebooks.read(build.solution_path(name))
-    assert not notebooks.has_markers(nb)
+    assert not has_markers(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.execution_count is not None for c in code), "solution notebook not executed"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from notebook_markers import has_markers, hidden_tests, public_lines
 
 from nmautils.course import notebooks as nbt
 
@@ -57,9 +58,9 @@ def test_solution_notebook_strips_markers_hidden_tests_and_metadata(source_nb):
     body = "\n".join(c.source for c in sol.cells)
     assert "return 2 * x" in body and "assert f(1) == 2" in body
     assert "f(3) == 6" not in body, "hidden tests must not reach the solution notebook"
-    assert not nbt.has_markers(sol)
+    assert not has_markers(sol)
     assert all("nbgrader" not in c.metadata for c in sol.cells)
-    assert nbt.has_markers(source_nb), "the source itself is left untouched"
+    assert has_markers(source_nb), "the source itself is left untouched"
 
 
 def test_unterminated_hidden_region_is_an_error(source_nb):
@@ -107,9 +108,9 @@ def test_animation_ids_become_stable():
 
 
 def test_hidden_tests_and_public_lines(source_nb):
-    assert nbt.hidden_tests(source_nb.cells[2].source).strip() == "assert f(3) == 6"
-    assert nbt.hidden_tests(source_nb.cells[3].source) == ""
-    public = nbt.public_lines(source_nb)
+    assert hidden_tests(source_nb.cells[2].source).strip() == "assert f(3) == 6"
+    assert hidden_tests(source_nb.cells[3].source) == ""
+    public = public_lines(source_nb)
     assert "assert f(1) == 2" in public and "assert f(3) == 6" not in public
     assert "Because." not in public, "written answers (model answers) are not public"
 
@@ -142,7 +143,7 @@ def test_malformed_markers_raise_everywhere(src, message):
     with pytest.raises(nbt.MarkerError):
         nbt.drop_regions(src, ("solution",))
     with pytest.raises(nbt.MarkerError):
-        nbt.hidden_tests(src)
+        hidden_tests(src)
 
 
 def test_feedback_hides_everything_after_a_malformed_marker():

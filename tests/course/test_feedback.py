@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from grading_harness import grading_environment, load_mutants, source_and_release, write_class
 from hostile_leaks import LEAK_CASES
+from notebook_markers import has_markers, hidden_tests, public_lines
 
 from nmautils.course import build, classgrade, feedback, notebooks, redact
 
@@ -42,13 +43,13 @@ def _hidden_texts(nb) -> list[str]:
     out = []
     for cell in nb.cells:
         if notebooks.BEGIN_HIDDEN in cell.source:
-            region = notebooks.hidden_tests(cell.source)
+            region = hidden_tests(cell.source)
             out += [line.strip() for line in region.splitlines() if len(line.strip()) > 12]
             out += re.findall(r'assert .*?, "([^"]+)"', region)
         if notebooks.cell_kind(cell) == "written":
             out += [line.strip() for line in notebooks.solution_region(cell.source).splitlines()
                     if len(line.strip()) > 12]
-    public = notebooks.public_lines(nb)  # e.g. `loss.backward()` also stands in a solution
+    public = public_lines(nb)  # e.g. `loss.backward()` also stands in a solution
     return [t for t in out if t not in public]
 
 
@@ -116,7 +117,7 @@ def test_sanitizer_strips_every_assignments_hidden_tests(assignment):
     source = notebooks.read(build.source_path(assignment))
     clean = feedback.sanitize(notebooks.read(build.source_path(assignment)))
     text = "\n".join(c.source for c in clean.cells)
-    assert not notebooks.has_markers(clean)
+    assert not has_markers(clean)
     leaks = [t for t in _hidden_texts(source) if t in text]
     assert not leaks, leaks[:5]
 

@@ -13,6 +13,7 @@ import re
 
 import pytest
 from grading_harness import grading_environment, load_mutants
+from notebook_markers import hidden_tests, public_lines
 
 from nmautils.course import build, feedback, notebooks
 from nmautils.course.grading import temporary_course
@@ -90,8 +91,8 @@ def test_feedback_shows_the_score_but_no_hidden_test_or_rubric(workflow):
         if kind == "written":
             secrets += notebooks.solution_region(cell.source).splitlines()
         if kind == "test":
-            secrets += notebooks.hidden_tests(cell.source).splitlines()
-    public = notebooks.public_lines(source)
+            secrets += hidden_tests(cell.source).splitlines()
+    public = public_lines(source)
     secrets = [s.strip() for s in secrets if len(s.strip()) > 20 and s.strip() not in public]
     assert secrets, "the assignment should have hidden tests and rubrics to protect"
     leaks = [s for s in secrets if s in text]

@@ -19,6 +19,7 @@ import nbformat
 import pytest
 import tomllib
 from fresh_copies import commit_all, fresh_clone, venv_with_checkout_deps
+from notebook_markers import hidden_tests
 
 from nmautils.course import build, homeurl, notebooks, publish, redact
 from nmautils.course.grading import find_course_root
@@ -133,7 +134,7 @@ def test_findings_of_the_leak_scan_are_real(tmp_path):
     (edition / "nmautils").mkdir()
     (edition / "nmautils" / "__init__.py").write_text('"""x"""\n')
     source = notebooks.read(build.source_path(PRACTICE, REPO))
-    hidden = next(notebooks.hidden_tests(c.source) for c in source.cells
+    hidden = next(hidden_tests(c.source) for c in source.cells
                   if notebooks.cell_kind(c) == "test")
     line = next(s.strip() for s in hidden.splitlines() if redact.meaningful(s.strip()))
     (edition / "notes.txt").write_text(f"see {line}\n")

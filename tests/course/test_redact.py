@@ -14,6 +14,7 @@ import sys
 
 import pytest
 from grading_harness import source_and_release
+from notebook_markers import hidden_tests
 
 from nmautils.course import notebooks, redact
 
@@ -70,7 +71,7 @@ def test_secret_lines_are_what_students_cannot_read(course):
     assert hidden and solution and written
     assert set(hidden + solution + written) <= secrets.lines
     # a hidden-test line that the release shows too is no secret (e.g. a repeated fixture line)
-    shown = [line.strip() for line in notebooks.hidden_tests(test_source).splitlines()
+    shown = [line.strip() for line in hidden_tests(test_source).splitlines()
              if line.strip() in _public(release) and redact.meaningful(line)]
     assert not set(shown) & secrets.lines
 

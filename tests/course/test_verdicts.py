@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from nbformat import NotebookNode
+from notebook_markers import hidden_tests
 
 from nmautils.course import guard, hidden, notebooks, verdicts
 from nmautils.course.build import source_path
@@ -167,7 +168,7 @@ def _test_cells(assignment):
                                         "tutorial3_backprop", "assignment3_interpret"])
 def test_every_hidden_test_reports_values_and_draws_its_fixtures_per_run(assignment):
     for gid, source in _test_cells(assignment):
-        body = notebooks.hidden_tests(source)
+        body = hidden_tests(source)
         assert body.strip(), f"{gid} has no hidden tests: its points would rest on the kernel"
         assert "_expect(" in body, f"{gid}: hidden tests must report values with expect"
         assert "_fixture_seed(" in body, f"{gid}: fixtures must come from the run's seed"

@@ -1,6 +1,6 @@
 """Fault catalogue of every assignment: each fault costs only its own exercise.
 
-For each assignment in source/, the faults of nmautils.course.faults are injected into
+For each assignment in source/, the faults of tests/harness/faults.py are injected into
 submissions made from the solution and graded by the class grader (tests/harness/faults_harness.py); the
 tests check that the run finishes, the instructor gets a message, and the student loses only the
 points of the exercise at fault. Adding a lesson needs nothing here.
@@ -11,10 +11,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import faults
 import pytest
 from faults_harness import DEFAULT_TIMEOUT, run_faults
 
-from nmautils.course import faults
 from nmautils.course.build import assignments
 
 ASSIGNMENTS = assignments()

@@ -1,7 +1,7 @@
 """Fault catalogue round trip used by ``tests/grading/test_faults.py``.
 
 For one assignment it builds submissions from the solution with the faults of
-:mod:`nmautils.course.faults` injected, grades them all with the project's class-grading step
+:mod:`faults` (tests/harness/faults.py) injected, grades them all with the project's class-grading step
 (:mod:`nmautils.course.classgrade`, the nbgrader API with the guarded executor), and checks for
 every fault that the run finished, the instructor got a message, and the student lost only the
 points of the exercise at fault. To stay cheap, independent cell faults share submissions (one
@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import faults
 from grading_harness import grading_environment
 
-from nmautils.course import classgrade, faults, notebooks
+from nmautils.course import classgrade, notebooks
 from nmautils.course.build import source_path
 from nmautils.course.grading import generated_release
 

@@ -2,8 +2,7 @@
 
 Each :class:`Fault` turns the *solution* source of one answer cell (with its ``### BEGIN/END
 SOLUTION`` markers) into a faulty cell, or (notebook-level faults) turns a whole submission
-into a broken one. The fault tests (``tests/harness/faults_harness.py``) and the grading benchmark
-(``bench/bench_grading.py``) build submissions from it.
+into a broken one. The fault tests (``tests/harness/faults_harness.py``) build submissions from it.
 
 ``expect`` says what a fair grader charges for the fault:
 
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
-from . import notebooks
+from nmautils.course import notebooks
 
 BEGIN, END = notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION
 
