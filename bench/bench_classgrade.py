@@ -1,24 +1,32 @@
-"""Benchmark: class grading on Dask - cost per submission, the scheduler's share, scaling.
+"""Benchmark: class grading on Dask - cost per submission, the sandbox's and the scheduler's
+share, scaling from one worker to two, and what a cohort takes.
 
-    python bench/bench_classgrade.py [--quick] [--only NAME]
+    python bench/bench_classgrade.py [--quick]
 
-Figures (small surrogate, the course's cell timeout):
+Every kernel gets one thread (``OMP_NUM_THREADS=1`` and its kin, which
+:func:`nmautils.course.grading.thread_budget` respects), as on a cluster where each worker
+process owns a core. Figures (small surrogate, the course's cell timeout):
 
 - ``classgrade_kernel_start``: starting a sandboxed kernel and importing nmautils and torch in
-  it, the fixed part of every submission (the note gives the same unsandboxed);
+  it, the fixed part of every submission (the note gives the same unsandboxed); seconds, info;
 - ``classgrade_s_per_submission_<assignment>``: seconds a worker spends on one submission of
   each graded assignment (a full and a blank one, graded in this process), all of it: copying the
-  template course, intake, nbgrader, kernel start, cells, feedback-free result;
+  template course, intake, nbgrader, kernel start, cells, feedback-free result; info;
+- ``classgrade_sandbox_overhead``: the same tutorial 1 submissions graded with and without the
+  bubblewrap sandbox, alternately: sandboxed / unsandboxed seconds (goal <= 1.15);
 - ``classgrade_scheduler_overhead``: the round trip of a task through the class grader's own Dask
   path (the shared context as a dependency, a submission's notebook in, an autograded notebook
   back, one task per worker thread) with a function that grades nothing, as a share of a
   tutorial 1 submission's seconds (goal <= 0.01);
 - ``classgrade_record_ms``: what the grader spends recording one result (files, record,
   gradebook transaction); ``classgrade_reports_ms_2000``: replacing grades.csv and report.txt
-  for 2,000 students (done only when no other result is waiting);
+  for 2,000 students (done only when no other result is waiting); info;
 - ``classgrade_speedup_2_workers``: grading the same tutorial 1 submissions on an embedded
-  cluster of one worker process and of two (after one warm-up task per worker; goal >= 1.8);
-- ``classgrade_hours_<cores>``: 2,000 students x the four assignments on 2, 64 and 512 cores,
+  cluster of one worker process and of two (after one warm-up task per worker), one thread per
+  kernel in both (goal >= 1.8); without ``--quick`` also
+  ``classgrade_speedup_2_workers_shared_cores``: the same with ``thread_budget``'s default
+  (one worker's kernels take every core), info;
+- ``classgrade_hours_<cores>``: 2,000 students x the graded assignments on 2, 64 and 512 cores,
   projected from the figures above (see README, "Grading a cohort").
 """
 
@@ -29,18 +37,21 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from common import emit, standard_main  # noqa: E402
+from common import emit, interleaved, standard_main  # noqa: E402
 
 from nmautils.course import build, classgrade, notebooks, sandbox  # noqa: E402
 from nmautils.course.classgrade import recording, reports, scheduling  # noqa: E402
 from nmautils.course.classgrade.intake import pack_submission  # noqa: E402
 from nmautils.course.classgrade.worker import SubmissionTask  # noqa: E402
 from nmautils.course.grading import (  # noqa: E402
+    THREAD_VARIABLES,
     SubmissionResult,
     ensure_tools_on_path,
     generated_release,
@@ -52,7 +63,27 @@ ASSIGNMENTS = ("tutorial1_decoding", "tutorial2_encoding", "tutorial3_backprop",
 STUDENTS, CORES = 2000, (2, 64, 512)
 
 
-def _class(assignment: str, folder: Path, n: int) -> Path:
+@contextmanager
+def threads_per_kernel(n: int | None) -> Iterator[None]:
+    """Kernels started inside get ``n`` threads each; ``None``: ``thread_budget``'s default
+    (the cores shared among the kernels that run at once)."""
+    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    for key in THREAD_VARIABLES:
+        if n is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = str(n)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def write_class(assignment: str, folder: Path, n: int) -> Path:
     """``n`` submissions of ``assignment`` under ``folder``, full and blank in turn."""
     source = notebooks.read(build.source_path(assignment))
     release = generated_release(assignment)
@@ -106,11 +137,12 @@ def _drain(client, context, tasks, grade=None) -> float:
 
 
 def scaling(n: int, overhead_tasks: int) -> tuple[float, float, dict]:
-    """``(speed-up from one worker to two, scheduler seconds per task, details)``."""
+    """``(speed-up from one worker to two, scheduler seconds per task, seconds by workers)``;
+    no scheduler figure (None) when ``overhead_tasks`` is 0."""
     assignment = ASSIGNMENTS[0]
     with tempfile.TemporaryDirectory(prefix="bench-classgrade-") as tmp:
         tmp = Path(tmp)
-        folder = _class(assignment, tmp / "submitted", n)
+        folder = write_class(assignment, tmp / "submitted", n)
         template = classgrade.make_template(assignment, tmp / "template", REPO)
         context = classgrade.make_context(template, assignment, repo_root=REPO)
         seconds = {}
@@ -119,7 +151,7 @@ def scaling(n: int, overhead_tasks: int) -> tuple[float, float, dict]:
             with scheduling.dask_client(workers) as client:
                 _drain(client, context, _tasks(folder, assignment, "warm-")[:workers])
                 seconds[workers] = _drain(client, context, _tasks(folder, assignment))
-                if workers == 1:
+                if workers == 1 and overhead_tasks:
                     one = _tasks(folder, assignment)[0]
                     many = [SubmissionTask(student=f"t{i}", files=one.files)
                             for i in range(overhead_tasks)]
@@ -160,12 +192,30 @@ def recording_cost(grade: SubmissionResult, files: dict[str, bytes], n: int
         return per_record, time.perf_counter() - start
 
 
+def sandbox_cost(n: int, repeats: int) -> tuple[float, dict[str, float]]:
+    """``(sandboxed / unsandboxed seconds, seconds per submission of each)``: ``n`` tutorial 1
+    submissions graded by one worker, alternately with and without the sandbox."""
+    assignment = ASSIGNMENTS[0]
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
+        tmp = Path(tmp)
+        write_class(assignment, tmp / "submitted", n)
+
+        def grade(flag: bool):
+            return lambda: classgrade.grade_class(assignment, tmp / "submitted",
+                                                  tmp / f"out-{flag}", workers=1, sandbox=flag,
+                                                  regrade=True, repo_root=REPO)
+
+        grade(True)()  # warm-up: imports, page cache
+        seconds, ratios = interleaved({"plain": grade(False), "sandboxed": grade(True)}, repeats)
+    return 1 / ratios["sandboxed"], {k: v / n for k, v in seconds.items()}
+
+
 def per_submission(assignment: str) -> tuple[float, SubmissionResult, dict[str, bytes]]:
     """Mean worker seconds per submission of ``assignment`` (a full and a blank one), with the
     full one's result and files."""
     with tempfile.TemporaryDirectory(prefix="bench-classgrade-") as tmp:
         tmp = Path(tmp)
-        _class(assignment, tmp / "submitted", 2)
+        write_class(assignment, tmp / "submitted", 2)
         result = classgrade.grade_class(assignment, tmp / "submitted", tmp / "out", workers=1,
                                         repo_root=REPO)
         graded = tmp / "out" / "autograded" / "s000" / assignment
@@ -193,6 +243,18 @@ def run(quick: bool, only: str | None) -> None:
         return
     ensure_tools_on_path()
     os.environ.update(ENV)
+    with threads_per_kernel(1):
+        measure(quick)
+    if not quick:
+        with threads_per_kernel(None):
+            shared, _, timed = scaling(6, 0)
+        emit("classgrade_speedup_2_workers_shared_cores", shared, "x",
+             note=f"thread_budget's default: one worker's kernels take all {os.cpu_count()} cores "
+                  f"({timed[1]:.1f} s), two workers' one each ({timed[2]:.1f} s)")
+
+
+def measure(quick: bool) -> None:
+    """Every figure but the shared-cores speed-up, under the caller's thread settings."""
     starts = kernel_start(1 if quick else 3)
     emit("classgrade_kernel_start", starts[True], "s",
          note=f"sandboxed; unsandboxed {starts[False]:.2f} s (kernel, nmautils and torch)")
@@ -202,7 +264,12 @@ def run(quick: bool, only: str | None) -> None:
         seconds[assignment], grade, files = per_submission(assignment)
         sample = sample or (grade, files)
         emit(f"classgrade_s_per_submission_{assignment}", seconds[assignment], "s",
-             note="a full and a blank submission, graded in this process")
+             note="a full and a blank submission, graded in this process, one thread")
+    n, repeats = (2, 2) if quick else (2, 4)
+    ratio, each = sandbox_cost(n, repeats)
+    emit("classgrade_sandbox_overhead", ratio, "x", "<=1.15",
+         note=f"{ASSIGNMENTS[0]}: {each['sandboxed']:.2f} s sandboxed, {each['plain']:.2f} s "
+              f"not, per submission ({n} submissions, {repeats} alternating runs)")
     speedup, per_task, timed = scaling(4 if quick else 6, 20 if quick else 50)
     overhead = per_task / seconds[ASSIGNMENTS[0]]
     emit("classgrade_scheduler_overhead", overhead, "share", "<=0.01",
@@ -213,8 +280,9 @@ def run(quick: bool, only: str | None) -> None:
     emit("classgrade_reports_ms_2000", reports_s * 1000, "ms",
          note=f"grades.csv and report.txt of {STUDENTS} students")
     emit("classgrade_speedup_2_workers", speedup, "x", ">=1.8",
-         note=f"{ASSIGNMENTS[0]}: {timed[1]:.1f} s with one worker, {timed[2]:.1f} s with two "
-              f"(on {os.cpu_count()} cores)")
+         note=f"{ASSIGNMENTS[0]}: {timed[1]:.1f} s with one worker, {timed[2]:.1f} s with two, "
+              f"one thread per kernel in both, as cluster workers that own a core each "
+              f"({os.cpu_count()} cores here, shared with whatever else runs)")
     efficiency = min(1.0, speedup / 2)
     for cores in CORES:
         hours = projection(seconds, efficiency, overhead, record_s, cores)

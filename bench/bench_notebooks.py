@@ -1,58 +1,38 @@
-"""Notebook and CI wall times.
+"""Notebook and CI wall times, and each training-heavy notebook against its floor.
 
 Figures (one line each, see bench/common.py):
 
 - ``notebook_<name>``: seconds to execute ``solutions/<name>/<name>.ipynb`` top to bottom with
   nbclient (kernel start included), under the build's environment
   (:data:`nmautils.course.build.EXECUTION_ENV`: surrogate data, no progress bars, CPU), in a
-  temporary copy of its folder so nothing in the repository changes, expressed in reference
-  seconds (``calibration.reference_seconds``: multiplied by this machine's speed index for that
-  notebook's mix of work, measured right before it under the same numeric configuration with
-  the probes it has shares in, see ``bench/calibration.py``), so the goals mean the same on any
-  machine; the note gives the seconds measured here and the index. Goals (reference seconds): tutorial 2 <= 40, tutorial 3 <= 20 (so that the slowest
-  2-vCPU machine seen, about 1.5-2x slower, stays under a minute), other tutorials <= 60,
-  assignments (``assignment*``) <= 90.
-  The note also names the three slowest cells (by cell id) with their seconds.
-- ``notebook_<name>_floor`` (tutorials 2 and 3, native configuration): the least the notebook
-  can take with its data, iterations and hyper-parameters fixed and its other cells as they
-  are, in reference seconds: the
-  kernels of its training cells timed alone (``bench/floors.py``) plus the measured time of
-  everything else (its other cells, the kernel start). Reported, no goal: above the notebook's
-  goal, that goal needs less work rather than faster code. The note also gives the notebook's
-  time as a multiple of its floor, a ratio measured in one run (so free of the calibration).
-- ``calibration_index``: the speed index of this run for equal shares of every probe (1 on the
-  reference machine) and, in the note, the probe rates (each notebook's own index uses its
-  shares, ``calibration.SHARES``).
+  temporary copy of its folder so nothing in the repository changes. Information only: seconds
+  depend on the machine and its load. The note names the three slowest cells.
+- ``notebook_<name>_vs_floor`` (tutorials 2 and 3): the notebook's seconds / its floor, the least
+  it can take with its data, iterations and hyper-parameters fixed and its other cells as they
+  are: the kernels of its training cells timed alone (``bench/floors.py``) right after the
+  notebook, plus the measured time of everything else (its other cells, the kernel start).
+  Goal <= 1.3: the training cells cost at most 30 % more than their kernels need.
 - ``ci``: seconds of the last ``make test`` on this checkout, read from ``build/ci_seconds.txt``
   (the Makefile writes it; the note says when); ``n/a`` when it has never run here.
 
-``--config generic`` executes the notebooks and the calibration under the build's generic
-numeric configuration (one thread, AVX2 kernels: a machine about 2x slower): the reference
-seconds should then come out close to those of a plain run, which checks the calibration.
-
-Run alone: ``python bench/bench_notebooks.py [--quick] [--only NAME] [--config generic]``
-(``--quick``: a shorter calibration; a notebook is executed once either way).
+Run alone: ``python bench/bench_notebooks.py [--quick] [--only NAME]`` (``--quick``: fewer
+repetitions of the floors' kernels; a notebook is executed once either way).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
 import nbformat
-from calibration import describe, measure_in_subprocess, reference_seconds, shares_for, speed_index
 from common import REPO_ROOT, emit, standard_main, wanted
 from floors import TRAINING_CELLS, floor_seconds
 
-from nmautils.course.build import NUMERIC_CONFIGS, execute
+from nmautils.course.build import execute
 
-FIGURES = ("notebook_", "calibration_index", "ci")
-
-#: Goals in reference seconds (see the module docstring); others: 60 (tutorials), 90.
-GOALS = {"tutorial2_encoding": "<=40", "tutorial3_backprop": "<=20"}
+FLOOR_GOAL = "<=1.3"
 CI_RECORD = REPO_ROOT / "build" / "ci_seconds.txt"
 
 
@@ -64,23 +44,23 @@ def solution_notebooks(root: Path = REPO_ROOT) -> list[Path]:
     return sorted(p / f"{p.name}.ipynb" for p in folder.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def goal_for(name: str) -> str:
-    return GOALS.get(name, "<=90" if name.startswith("assignment") else "<=60")
-
-
-def execute_in_copy(path: Path, config: str = "native") -> float:
+def execute_in_copy(path: Path, config: str = "native", first_cell: str = "") -> float:
     """Execute a solution notebook in a temporary copy of its folder (nothing in the repository
-    changes) under the build's environment and the numeric ``config``; return the seconds."""
-    return execute_with_cell_times(path, config)[0]
+    changes) under the build's environment and the numeric ``config``; return the seconds.
+    ``first_cell``, if given, is the source of a code cell run before the notebook's own."""
+    return execute_with_cell_times(path, config, first_cell)[0]
 
 
-def execute_with_cell_times(path: Path, config: str = "native") -> tuple[float, dict[str, float]]:
+def execute_with_cell_times(path: Path, config: str = "native", first_cell: str = ""
+                            ) -> tuple[float, dict[str, float]]:
     """:func:`execute_in_copy`, also returning the seconds of each code cell by cell id (from the
     execution times nbclient records: from the kernel's start of the cell to its reply)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / path.parent.name
         shutil.copytree(path.parent, work)
         nb = nbformat.read(work / path.name, as_version=4)
+        if first_cell:
+            nb.cells.insert(0, nbformat.v4.new_code_cell(first_cell))
         seconds = execute(nb, work, config=config)
     return seconds, cell_seconds(nb)
 
@@ -103,48 +83,35 @@ def slowest(times: dict[str, float], n: int = 3) -> str:
     return ", ".join(f"{cell} {seconds:.1f} s" for cell, seconds in ranked)
 
 
-def calibrate(config: str = "native", quick: bool = False,
-              probes: Iterable[str] | None = None) -> dict[str, float]:
-    """The rates of ``probes`` (default all) measured now in a fresh process under the numeric
-    ``config``."""
-    return measure_in_subprocess(NUMERIC_CONFIGS[config], quick=quick, probes=probes)
-
-
-def bench_notebook(path: Path, config: str = "native", quick: bool = False) -> None:
-    """Calibrate with the notebook's own probes, then execute it; one ``notebook_<name>`` line."""
+def bench_notebook(path: Path, quick: bool = False) -> None:
+    """Execute one solution notebook: its ``notebook_<name>`` line and, for a notebook with a
+    floor, its ``notebook_<name>_vs_floor`` line."""
     name = path.stem
-    shares = shares_for(name)
-    index = speed_index(calibrate(config, quick, shares), shares)
     try:
-        seconds, times = execute_with_cell_times(path, config)
+        seconds, times = execute_with_cell_times(path)
     except Exception as exc:  # a broken notebook is reported, the others still run
-        emit(f"notebook_{name}", None, "s", goal_for(name), status="FAIL",
+        emit(f"notebook_{name}", None, "s", status="FAIL",
              note=f"execution failed: {type(exc).__name__}")
         return
-    where = "" if config == "native" else f", {config} configuration"
-    emit(f"notebook_{name}", reference_seconds(seconds, index), "ref_s", goal_for(name),
-         note=f"{seconds:.1f} s here at speed index {index:.2f}{where}; kernel start included; "
-              f"slowest cells: {slowest(times)}")
-    if name in TRAINING_CELLS and config == "native":
-        emit_floor(name, seconds, times, index, quick)
+    emit(f"notebook_{name}", seconds, "s",
+         note=f"kernel start included; slowest cells: {slowest(times)}")
+    if name in TRAINING_CELLS:
+        emit_floor(name, seconds, times, quick)
 
 
-def emit_floor(name: str, seconds: float, times: dict[str, float], index: float,
-               quick: bool = False) -> str:
-    """The ``notebook_<name>_floor`` line: the kernels of the notebook's training cells timed
-    alone (``floors.py``) plus the measured time of everything else, in reference seconds."""
+def emit_floor(name: str, seconds: float, times: dict[str, float], quick: bool = False) -> str:
+    """The ``notebook_<name>_vs_floor`` line: the notebook's ``seconds`` / (the kernels of its
+    training cells timed alone, ``floors.py``, + the measured time of everything else)."""
     training = [times[cell] for cell in TRAINING_CELLS[name] if cell in times]
     if len(training) != len(TRAINING_CELLS[name]):
-        return emit(f"notebook_{name}_floor", None, "ref_s",
+        return emit(f"notebook_{name}_vs_floor", None, "x",
                     note=f"the training cells {TRAINING_CELLS[name]} were not all executed")
     kernels = floor_seconds(name, quick)
     rest = seconds - sum(training)
-    return emit(f"notebook_{name}_floor", reference_seconds(kernels + rest, index), "ref_s",
-                note=f"the least this notebook can take with its work fixed, against its goal "
-                     f"{goal_for(name)}: here {kernels:.1f} s for its training cells' kernels "
-                     f"timed alone (the cells took {sum(training):.1f} s) + {rest:.1f} s for "
-                     f"everything else (other cells, kernel start); the notebook took "
-                     f"{seconds / (kernels + rest):.2f}x this floor")
+    return emit(f"notebook_{name}_vs_floor", seconds / (kernels + rest), "x", FLOOR_GOAL,
+                note=f"{seconds:.1f} s / floor {kernels + rest:.1f} s: its training cells took "
+                     f"{sum(training):.1f} s, their kernels alone {kernels:.1f} s; everything "
+                     f"else (other cells, kernel start) {rest:.1f} s")
 
 
 def ci_line(record: Path = CI_RECORD) -> str:
@@ -158,21 +125,16 @@ def ci_line(record: Path = CI_RECORD) -> str:
     return emit("ci", seconds, "s", note=f"recorded by `make test` at {when}, not measured now")
 
 
-def run(quick: bool = False, only: str | None = None, config: str = "native") -> None:
-    paths = [p for p in solution_notebooks() if wanted(f"notebook_{p.stem}", only)]
-    if wanted("calibration_index", only):
-        rates = calibrate(config, quick)
-        emit("calibration_index", speed_index(rates), "x",
-             note=f"{config}, equal shares: {describe(rates)}")
-    for path in paths:  # calibrated right before each notebook: the same machine load
-        bench_notebook(path, config, quick)
-    if wanted("ci", only) and config == "native":
+def run(quick: bool = False, only: str | None = None) -> None:
+    for path in solution_notebooks():
+        if wanted(f"notebook_{path.stem}", only):
+            bench_notebook(path, quick)
+    if wanted("ci", only):
         ci_line()
 
 
 def main(argv=None) -> None:
-    standard_main(run, __doc__, argv, quick_help="a shorter calibration",
-                  config_choices=NUMERIC_CONFIGS)
+    standard_main(run, __doc__, argv, quick_help="fewer repetitions of the floors' kernels")
 
 
 if __name__ == "__main__":

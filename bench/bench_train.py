@@ -31,6 +31,7 @@ import time
 import numpy as np
 import torch
 from common import emit, interleaved, standard_main, wanted
+from lessons import lesson_class
 from torch import nn, optim
 
 from nmautils import surrogate
@@ -46,50 +47,10 @@ FIGURES = (
 )
 
 
-# ------------------------------------------------------------------------------ the models
-
-
-class DeepNetSoftmax(nn.Module):
-    """Tutorial 2's classifier: neurons -> hidden ReLU -> log-probabilities of the classes."""
-
-    def __init__(self, n_inputs: int, n_hidden: int, n_classes: int):
-        super().__init__()
-        self.in_layer = nn.Linear(n_inputs, n_hidden)
-        self.out_layer = nn.Linear(n_hidden, n_classes)
-        self.log_softmax = nn.LogSoftmax(dim=1)
-
-    def forward(self, r):
-        return self.log_softmax(self.out_layer(torch.relu(self.in_layer(r))))
-
-
-class ConvFC(nn.Module):
-    """Tutorial 2's encoding model: one convolutional layer, flattened into one linear layer."""
-
-    def __init__(self, n_neurons: int, c_in=1, c_out=6, K=7, b=12 * 16, filters=None):
-        super().__init__()
-        self.conv = nn.Conv2d(c_in, c_out, kernel_size=K, padding=K // 2, stride=1)
-        if filters is not None:
-            self.conv.weight = nn.Parameter(filters.clone())
-        self.out_layer = nn.Linear(c_out * b, n_neurons)
-        nn.init.normal_(self.out_layer.weight, std=0.01)
-
-    def forward(self, s):
-        return self.out_layer(self.conv(s).flatten(start_dim=1))
-
-
-class CNN(nn.Module):
-    """The assignment's tilt classifier (conv, ReLU, max-pool, fc, ReLU, out, sigmoid)."""
-
-    def __init__(self, h_in=48, w_in=64):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 6, kernel_size=7, padding=3)
-        self.pool = nn.MaxPool2d(8)
-        self.fc = nn.Linear(6 * (h_in // 8) * (w_in // 8), 10)
-        self.out = nn.Linear(10, 1)
-
-    def forward(self, x):
-        h = self.pool(torch.relu(self.conv(x))).flatten(start_dim=1)
-        return torch.sigmoid(self.out(torch.relu(self.fc(h))))
+#: The lessons' models (bench/lessons.py: executed from their source notebooks).
+DeepNetSoftmax = lesson_class("tutorial2_encoding", "DeepNetSoftmax")
+ConvFC = lesson_class("tutorial2_encoding", "ConvFC")
+CNN = lesson_class("assignment3_interpret", "CNN")
 
 
 # ----------------------------------------------------------------------------- the loops
@@ -220,7 +181,7 @@ def overhead_minibatch(device, quick: bool) -> float:
 
     def fresh():
         torch.manual_seed(12)
-        return CNN().to(device)
+        return CNN(48, 64).to(device)
 
     def run_nmautils():
         return train_minibatch(fresh(), nn.BCELoss(), x, y, n_epochs=n_epochs, batch_size=100,

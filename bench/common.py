@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmark scripts: the output line format and interleaved timing.
+"""Shared helpers of the benchmark scripts: the output line format, timing, the command line.
 
 Every figure is printed as one line of five space-separated fields, optionally followed by a
 note after ``#``::
@@ -6,15 +6,18 @@ note after ``#``::
     name value unit goal status  # note
 
 ``status`` is ``ok`` (goal met), ``FAIL`` (goal missed), ``info`` (a figure without a goal),
-``skip`` (not measurable here, e.g. no CUDA; the value is ``n/a``).
+``skip`` (not measurable here, e.g. no CUDA; the value is ``n/a``). Goals are ratios measured
+side by side in the same run; seconds are printed as ``info``, since they depend on the machine
+and on whatever else runs on it.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -118,15 +121,24 @@ def wanted(name: str, only: str | None) -> bool:
     return only is None or name == only or name.startswith(only)
 
 
+def best_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Fastest of ``repeats`` timed calls after one warm-up call: other processes only ever slow
+    a call down, so the fastest is the steadiest estimate of the work itself."""
+    fn()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def standard_main(run: Callable, doc: str, argv=None, *, quick_help: str = "fewer repetitions",
-                  device_help: str | None = None,
-                  config_choices: Sequence[str] | None = None) -> None:
-    """The command line every bench script shares: ``--quick``, ``--only NAME``, ``--device``,
-    and ``--config NAME`` for scripts that run under the build's numeric configurations.
+                  device_help: str | None = None) -> None:
+    """The command line every bench script shares: ``--quick``, ``--only NAME``, ``--device``.
 
     ``run`` is called as ``run(quick, only)``, or ``run(quick, only, device)`` when the script
-    trains on a device (``device_help`` given), or ``run(quick, only, config=...)`` when
-    ``config_choices`` is given (default ``"native"``).
+    trains on a device (``device_help`` given).
     """
     import argparse
 
@@ -134,12 +146,8 @@ def standard_main(run: Callable, doc: str, argv=None, *, quick_help: str = "fewe
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--only", help="run only this figure (name or name prefix)")
     parser.add_argument("--device", default="cpu", help=device_help or "ignored: runs on the CPU")
-    if config_choices:
-        parser.add_argument("--config", default="native", choices=sorted(config_choices),
-                            help="numeric configuration to run under (default: native)")
     args = parser.parse_args(argv)
-    kwargs = {"config": args.config} if config_choices else {}
     if device_help:
-        run(args.quick, args.only, args.device, **kwargs)
+        run(args.quick, args.only, args.device)
     else:
-        run(args.quick, args.only, **kwargs)
+        run(args.quick, args.only)

@@ -1,12 +1,11 @@
 """How fast a notebook could run at best: the kernels its science fixes, timed alone.
 
-A notebook's goal in reference seconds can only be met if the work its content fixes (the data,
-the iterations, the hyper-parameters) fits under it. For the notebooks whose time goes mostly
-into training, :func:`floor_seconds` times that work's kernels here, one at a time and
-best-of-N, with preallocated outputs and without the Python around them, and
-``bench_notebooks.py`` adds the measured time of everything else in the notebook (the other
-cells, the kernel start) to report ``notebook_<name>_floor``. A floor above the goal says the goal
-needs less work, not faster code.
+The work a notebook's content fixes (the data, the iterations, the hyper-parameters) takes a
+least time on any machine. For the notebooks whose time goes mostly into training,
+:func:`floor_seconds` times that work's kernels here, one at a time and best-of-N, with
+preallocated outputs and without the Python around them, and ``bench_notebooks.py`` adds the
+measured time of everything else in the notebook (the other cells, the kernel start) and
+reports the notebook's time as a multiple of that floor, measured in the same run.
 
 =====================  ======================================================================
 notebook               kernels its training cells cannot do without
@@ -33,8 +32,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 
-from calibration import best_seconds, mlp_step_seconds
+from common import best_seconds
 
 #: The cells (ids) of each notebook whose time :func:`floor_seconds` replaces by its kernels.
 TRAINING_CELLS: dict[str, tuple[str, ...]] = {
@@ -87,6 +87,35 @@ def _tutorial2(quick: bool) -> float:
         return best_seconds(fn, repeats)
 
     return 200 * _encoding_step(timed) + _decoder_steps(timed)
+
+
+def mlp_step_seconds(widths: Sequence[int], repeats: int, n_steps: int = 200,
+                     batch: int = 48) -> float:
+    """Seconds per SGD step (``foreach``, mean squared error) of a ReLU network with layer
+    ``widths`` (inputs first) on ``batch`` samples, on one torch thread as tutorial 3 trains
+    its networks: best of ``repeats`` runs of ``n_steps`` steps."""
+    import torch
+
+    torch.manual_seed(0)
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers[:-1])  # no ReLU after the output layer
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3, foreach=True)
+    x, y = torch.randn(batch, widths[0]), torch.randn(batch, widths[-1])
+
+    def steps():
+        for _ in range(n_steps):
+            opt.zero_grad()
+            torch.mean((net(x) - y) ** 2).backward()
+            opt.step()
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return best_seconds(steps, repeats) / n_steps
+    finally:
+        torch.set_num_threads(saved)
 
 
 def _tutorial3(quick: bool) -> float:

@@ -6,10 +6,10 @@ figure::
     name value unit goal status  # note
 
 ``status`` is ``ok`` (goal met), ``FAIL`` (goal missed), ``info`` (no goal), ``skip`` (not
-measurable here). Scripts, in order: bench_data.py (surrogate, load_cached), bench_train.py
-(train_overhead*, vs_course_loop, flop_efficiency*), bench_notebooks.py (notebook_<name>, ci),
-then bench_encoding.py and bench_grading.py when present. Their stdout figure lines are passed
-through; their other output is shown only when a script fails.
+measurable here). Every goal is a ratio of two timings taken side by side in the same run;
+seconds are ``info``. Scripts, in order (:data:`SCRIPTS`): bench_data.py, bench_train.py,
+bench_notebooks.py, bench_gpu.py, bench_classgrade.py. Their figure lines are passed through;
+their other output is shown only when a script fails.
 
 Options: ``--quick`` fewer repetitions; ``--only NAME`` only the figures whose name is NAME or
 starts with it; ``--device cuda`` trains on the GPU (the training figures print ``skip`` when
@@ -29,16 +29,15 @@ from common import parse_line, wanted
 
 HERE = Path(__file__).resolve().parent
 
-#: Our scripts and the figure names (or name prefixes) each produces.
-OWN = {
+#: The scripts, in order, and the figure names (or name prefixes) each produces.
+SCRIPTS = {
     "bench_data.py": ("surrogate", "load_cached"),
     "bench_train.py": ("train_overhead", "train_overhead_minibatch", "vs_course_loop",
                        "flop_efficiency", "flop_efficiency_shapes"),
-    "bench_notebooks.py": ("notebook_", "calibration_index", "ci"),
+    "bench_notebooks.py": ("notebook_", "ci"),
     "bench_gpu.py": ("gpu_",),  # CPU vs GPU ratios; all skip without CUDA
+    "bench_classgrade.py": ("classgrade_",),
 }
-#: Scripts written separately; their figure names are not known here.
-OTHERS = ("bench_encoding.py", "bench_grading.py", "bench_sandbox.py", "bench_classgrade.py")
 
 
 def selects(figures: tuple[str, ...], only: str | None) -> bool:
@@ -52,9 +51,6 @@ def run_script(script: str, args: list[str], only: str | None) -> tuple[list[dic
         p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)}
     cmd = [sys.executable, str(HERE / script)]
     proc = subprocess.run(cmd + args, capture_output=True, text=True, env=env, cwd=HERE.parent)
-    if proc.returncode == 2 and "unrecognized arguments" in proc.stderr:
-        # a script without our options: run it plainly, --only is applied to its lines below
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=HERE.parent)
     figures = []
     for line in proc.stdout.splitlines():
         parsed = parse_line(line)
@@ -79,9 +75,7 @@ def main(argv=None) -> int:
     passed = (["--quick"] if args.quick else []) + ["--device", args.device]
     if args.only:
         passed += ["--only", args.only]
-    own_selected = [s for s, figs in OWN.items() if selects(figs, args.only)]
-    scripts = own_selected + [s for s in OTHERS if (HERE / s).is_file()
-                              and (args.only is None or not own_selected)]
+    scripts = [s for s, figs in SCRIPTS.items() if selects(figs, args.only)]
     start = time.perf_counter()
     figures, failed_scripts = [], []
     for script in scripts:

@@ -16,6 +16,7 @@ os.environ.setdefault("NMAUTILS_PROGRESS", "off")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from lessons import lesson_class  # noqa: E402
 from torch import nn  # noqa: E402
 
 from nmautils.analysis import get_data  # noqa: E402
@@ -36,16 +37,8 @@ REAL = {
 }
 
 
-class ReLUNet(nn.Module):
-    """One ReLU hidden layer, as in tutorial 1 (defined here: nmautils does not solve exercises)."""
-
-    def __init__(self, n_in: int, n_hidden: int):
-        super().__init__()
-        self.in_layer = nn.Linear(n_in, n_hidden)
-        self.out_layer = nn.Linear(n_hidden, 1)
-
-    def forward(self, r):
-        return self.out_layer(torch.relu(self.in_layer(r)))
+#: Tutorial 1's decoder with one ReLU hidden layer (bench/lessons.py: from its notebook).
+ReLUNet = lesson_class("tutorial1_decoding", "DeepNetReLU")
 
 
 def surrogate_values() -> dict[str, str]:
