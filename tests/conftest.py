@@ -67,15 +67,27 @@ def pytest_configure(config):
         import nbval.kernel
     except ImportError:  # nbval not installed: nothing to configure
         return
+    nbval.kernel.KernelManager = _nbval_kernel_manager()
+
+
+#: The arithmetic nbval executes the solutions under. The committed outputs come from the build's
+#: native arithmetic, so running them under another one is the suite's cross-configuration check.
+NBVAL_CONFIG = "generic"
+
+
+def _nbval_kernel_manager():
+    """nbval's kernel manager: private sockets, and :data:`NBVAL_CONFIG`'s variables in the
+    kernel's environment."""
+    from nmautils.course.build import NUMERIC_CONFIGS
     from nmautils.course.sandbox import BlockingIPCKernelManager
 
-    nbval.kernel.KernelManager = BlockingIPCKernelManager
+    class NbvalKernelManager(BlockingIPCKernelManager):
+        def start_kernel(self, **kwargs):
+            kwargs["env"] = {**os.environ, **kwargs.get("env", {}), **NUMERIC_CONFIGS[NBVAL_CONFIG]}
+            return super().start_kernel(**kwargs)
 
+    return NbvalKernelManager
 
-#: Test files that start before everything else under ``pytest -n 2 --dist loadgroup
-#: --no-loadscope-reorder`` (``make test``): the main job in a fresh clone is the longest single
-#: test (every solution notebook under the generic arithmetic), so it must not be the tail.
-RUN_FIRST = ("tests/course/test_main_job.py",)
 
 #: Seconds the expensive groups took in ``make test`` on the 2-core CI machine (one thread per
 #: kernel; measured 2026-11-27, rounded). Groups are handed to the workers longest first
@@ -122,8 +134,8 @@ def pytest_collection_modifyitems(session, config, items):
     (:func:`pytest_xdist_make_scheduler`): a group per file (a notebook's cells share one
     kernel), and one per assignment in the grading and fault modules, so the workers share the
     expensive per-assignment runs out.
-    Groups run in this order: RUN_FIRST, then the most expensive first (:data:`GROUP_SECONDS`;
-    xdist keeps the order because ``make test`` passes ``--no-loadscope-reorder``).
+    Groups run most expensive first (:data:`GROUP_SECONDS`; xdist keeps the order because
+    ``make test`` passes ``--no-loadscope-reorder``).
     """
     sizes: dict[str, int] = {}
     for item in items:
@@ -132,6 +144,6 @@ def pytest_collection_modifyitems(session, config, items):
     def key(item):
         group = group_of(item.nodeid)
         cost = GROUP_SECONDS.get(group, 0.2 * sizes[group])
-        return (item.nodeid.split("::", 1)[0] not in RUN_FIRST, -cost, group)
+        return (-cost, group)
 
     items.sort(key=key)  # stable: tests keep their order within a group

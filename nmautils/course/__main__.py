@@ -2,7 +2,7 @@
 
     python -m nmautils.course build [ASSIGNMENT ...]   regenerate release/ and solutions/
     python -m nmautils.course check                    fail when release/ or solutions/ are stale
-    python -m nmautils.course main [--config generic] [--no-demo] [--out DIR]
+    python -m nmautils.course main [ASSIGNMENT ...] [--config generic] [--no-demo] [--out DIR]
                                                        build into build/main, execute, autograde
                                                        a demo class, compare with the committed
                                                        release/ and solutions/, print a summary
@@ -80,12 +80,18 @@ def demo_grades(names: list[str], root: Path) -> dict[str, dict[str, tuple[float
     return out
 
 
-def cmd_main(root: Path, config: str = "native", demo: bool = True, out: Path | None = None) -> int:
-    """Build the course folder ``root`` into ``out`` (default ``<root>/build/main``), execute
-    under the numeric ``config``, autograde the demo class (unless ``demo`` is False), compare
-    with the committed release/ and solutions/, and print a summary. Tracked files are never
-    written."""
-    names = build_mod.assignments(root)
+def cmd_main(root: Path, config: str = "native", demo: bool = True, out: Path | None = None,
+             names: list[str] | None = None) -> int:
+    """Build the assignments ``names`` (default: all) of the course folder ``root`` into ``out``
+    (default ``<root>/build/main``), execute under the numeric ``config``, autograde the demo
+    class (unless ``demo`` is False), compare with the committed release/ and solutions/, and
+    print a summary. Tracked files are never written."""
+    known = build_mod.assignments(root)
+    unknown = sorted(set(names or ()) - set(known))
+    if unknown:
+        print(f"error: no source/ notebook for {', '.join(unknown)} (known: {', '.join(known)})")
+        return 2
+    names = names or known
     out = out or root / "build" / "main"
     t0 = time.perf_counter()
     print(f"Building {len(names)} assignments into {out} ({config} arithmetic): {', '.join(names)}")
@@ -187,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_root(p_check)
     p_main = sub.add_parser("main", help="build into build/main, autograde demo submissions, "
                             "compare with the committed files, print a summary")
+    p_main.add_argument("assignments", nargs="*", help="default: every assignment of source/")
     p_main.add_argument("--config", choices=sorted(build_mod.NUMERIC_CONFIGS), default="native",
                         help="numeric configuration to execute under (default: native)")
     p_main.add_argument("--no-demo", action="store_true", help="skip the demo autograding")
@@ -263,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_check(root)
     if args.command == "publish":
         return cmd_publish(args.out, args.assignments, args.url, args.with_solutions, root)
-    return cmd_main(root, args.config, demo=not args.no_demo, out=args.out)
+    return cmd_main(root, args.config, demo=not args.no_demo, out=args.out,
+                    names=args.assignments)
 
 
 if __name__ == "__main__":
