@@ -62,13 +62,12 @@ check: setup
 	$(BIN)/python -m nmautils.course check
 
 # The test recipe also records its wall time for bench/ (build/ci_seconds.txt: "<s> <UTC time>");
-# the exit status is pytest's. One run over tests/ and, with nbval, solutions/ (under the native
-# arithmetic), with --dist loadgroup: tests/conftest.py gives every test a group (its file; one
-# per assignment in the grading and fault modules; a notebook's cells share one kernel) and hands
-# the groups out longest first, after tests/course/test_main_job.py (the main job in a fresh
-# clone under the generic arithmetic, the longest single test). Four workers on two cores (a
-# fresh clone: 768 s against 796 s with three; the workers' waits - kernels started and
-# stopped, the catalogues' timeouts and sleeps - are filled); each kernel gets one thread.
+# the exit status is pytest's. One run over tests/ and, with nbval, solutions/ (under the generic
+# arithmetic: tests/conftest.py NBVAL_CONFIG), with --dist loadgroup: tests/conftest.py gives
+# every test a group (its file; one per assignment in the grading and fault modules; a notebook's
+# cells share one kernel) and hands the groups out longest first. Four workers on two cores fill
+# each other's waits (kernels started and stopped, the catalogues' timeouts and sleeps); each
+# kernel gets one thread.
 # The sanitiser is package data: the build's comparison (nmautils.course.build.SANITIZE_FILE) reads it.
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with nmautils/course/data/nbval_sanitize.cfg
 test: setup
