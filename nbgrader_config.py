@@ -58,6 +58,8 @@ except Exception as _error:  # noqa: BLE001 - any failure to load the guard must
     c.HTMLExporter.preprocessors = [RefuseWithoutGuard]
 else:
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
+    # the competition's scorer, after the executor, runs in the kernel that graded the notebook
+    c.GuardedExecute.hand_over_kernel = True
     # untouched release cells are not reported as edited (nbgrader#1961)
     c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
     c.GenerateFeedback.preprocessors = feedback_preprocessors()

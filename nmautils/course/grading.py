@@ -148,15 +148,17 @@ def use_in_process_alembic_head() -> str:
 
 
 def load_config(root: Path, repo_root: Path | None = None, timeout: int | None = None,
-                sandbox: bool | None = None, settings: Mapping[str, object] | None = None):
+                sandbox: bool | None = None,
+                settings: Mapping[str, Mapping[str, object]] | None = None):
     """The course's nbgrader configuration with ``CourseDirectory.root`` set to ``root``.
 
     ``repo_root`` is the course folder whose ``nbgrader_config.py`` is read (default:
     :func:`resolve_root`).
     ``timeout`` (seconds per cell) overrides ``Execute.timeout`` (tests use a few seconds so that
     an endless loop is cheap). ``sandbox`` overrides ``GuardedExecute.sandbox`` (False: grade
-    without the bubblewrap sandbox, an explicit opt-out). ``settings`` maps further
-    ``GuardedExecute`` traits to values (the class grader's competition seed and key).
+    without the bubblewrap sandbox, an explicit opt-out). ``settings`` maps configurable classes
+    to further traits and values (``{"ScoreCompetition": {"seed": ..., "key": ...}}``: the
+    class grader's competition seed and key).
     """
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
@@ -169,8 +171,8 @@ def load_config(root: Path, repo_root: Path | None = None, timeout: int | None =
         override.Execute.timeout = int(timeout)
     if sandbox is not None:
         override.GuardedExecute.sandbox = bool(sandbox)
-    for name, value in (settings or {}).items():
-        setattr(override.GuardedExecute, name, value)
+    for section, values in (settings or {}).items():
+        override[section].update(values)
     config.merge(override)
     return config
 
@@ -310,7 +312,8 @@ class Course:
     """
 
     def __init__(self, root: Path, repo_root: Path | None = None, timeout: int | None = None,
-                 sandbox: bool | None = None, settings: Mapping[str, object] | None = None):
+                 sandbox: bool | None = None,
+                 settings: Mapping[str, Mapping[str, object]] | None = None):
         self.root = Path(root)
         self.repo_root = resolve_root(repo_root)
         ensure_tools_on_path()

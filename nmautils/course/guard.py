@@ -39,21 +39,23 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Float, Integer
 from traitlets.config import Config
 
-from . import competition as competition_mod
 from . import sandbox as sandbox_mod
 from . import slicing, verdicts
+from .live_kernel import KERNEL_GUARD_CALL, LIVE_KERNEL, LiveKernel, shell_reply
 from .notebooks import cell_kind, drop_regions, regions
+from .score_competition import ScoreCompetition
 
 #: Prefix of every error value written by the guard (searched for by reports).
 MARK = "[grader]"
@@ -68,8 +70,6 @@ GUARDED_MODULES = (
 #: Library prefixes: names bound to objects from these packages are restored like modules.
 LIBRARY_PREFIXES = ("numpy", "torch", "nmautils", "matplotlib", "scipy", "sklearn", "math", "random")
 
-#: How the grader calls into :mod:`nmautils.course.kernel_guard` inside the kernel.
-_CALL = "__import__('nmautils.course.kernel_guard', fromlist=['_']).{}"
 #: How the grader sets the fixture seed and switches on reporting inside a kernel.
 _CONFIGURE = "__import__('nmautils.course.hidden', fromlist=['_']).configure({}, True)"
 
@@ -182,26 +182,19 @@ class GuardedExecute(Execute):
     store_widget_state = Bool(False, help="Grading keeps no widget state.")
     reference_mode = Bool(False, help="Run the model answer to record the hidden tests' reference "
                           "values (set by compute_references, not by configuration).")
-    competition = Bool(True, help="Score the assignment's competition function (if it has one, "
-                       "see nmautils.course.competition) after the last cell.").tag(config=True)
-    competition_seed = Integer(None, allow_none=True,
-                               help="Private seed of the competition's held-out set (at least "
-                               "2**64); None: one drawn for this process, the same for every "
-                               "notebook it grades. Recorded in the graded notebook's "
-                               "metadata.").tag(config=True)
-    competition_key = Unicode("", help="Key that signs the competition result (set by the "
-                              "class grader for each run; unsigned results are ignored).").tag(config=True)
-    competition_timeout = Integer(competition_mod.DEFAULT_TIMEOUT,
-                                  help="Seconds the competition function may take.").tag(config=True)
+    hand_over_kernel = Bool(False, help="Leave the kernel of a notebook that ran to its end "
+                            "running for the preprocessors after this one, as a LiveKernel in "
+                            "resources['guarded_kernel'] (the one that takes it closes it; "
+                            "nmautils.course.score_competition runs the competition in it)."
+                            ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         if self.sandbox:
             sandbox_mod.check_available()  # raises SandboxUnavailable with what to do
-        # a result or a grader's note the student wrote into the notebook never survives grading
-        nb.metadata.pop(competition_mod.METADATA_KEY, None)
+        self._close_unclaimed()
+        # a grader's note the student wrote into the notebook never survives grading
         for cell in nb.cells:
             cell.get("metadata", {}).pop(NOTES_KEY, None)
-        self._assignment = ((resources or {}).get("nbgrader") or {}).get("assignment")
         self._guard_ready = False
         self._restarts = 0
         self._skip_replay: set[int] = set()
@@ -248,6 +241,30 @@ class GuardedExecute(Execute):
 
         return verdicts.references_for(path.read_text(), self._seed, compute)
 
+    @contextmanager
+    def setup_kernel(self, **kwargs) -> Iterator[None]:
+        """nbclient's kernel set-up and shut-down; with :attr:`hand_over_kernel` a kernel that
+        ran every cell is handed on in ``resources`` instead of shut down."""
+        if not (self.hand_over_kernel and self.owns_km and isinstance(self.resources, dict)):
+            with super().setup_kernel(**kwargs):
+                yield
+            return
+        with super().setup_kernel(cleanup_kc=False, **kwargs):
+            try:
+                yield
+            except BaseException:
+                self._cleanup_kernel()
+                raise
+        self._handed = LiveKernel(self.km, self.kc, now=self.shutdown_kernel == "immediate")
+        self.resources[LIVE_KERNEL] = self._handed
+        self.km = self.kc = None  # no longer this executor's to use
+
+    def _close_unclaimed(self) -> None:
+        """Shut down a kernel handed on for the previous notebook that no preprocessor took."""
+        handed, self._handed = getattr(self, "_handed", None), None
+        if handed is not None:
+            handed.close()
+
     def create_kernel_manager(self):
         """A :class:`~nmautils.course.sandbox.SandboxedKernelManager`: IPC transport, and the
         sandbox unless ``sandbox`` is False."""
@@ -272,21 +289,12 @@ class GuardedExecute(Execute):
 
     async def _reply(self, msg_id: str, timeout: float) -> dict | None:
         """The shell reply to ``msg_id``, or None when the kernel died or ``timeout`` passed."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=1)
-            except Exception:
-                if not await self.kc.is_alive():
-                    return None
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
-        return None
+        return await shell_reply(self.kc, msg_id, timeout)
 
     async def _install_guard(self) -> None:
         limit = int(self.memory_limit_gb * 2**30) if self.memory_limit_gb else 0
-        code = _CALL.format(f"install({limit}, {GUARDED_MODULES!r}, {LIBRARY_PREFIXES!r})")
+        code = KERNEL_GUARD_CALL.format(
+            f"install({limit}, {GUARDED_MODULES!r}, {LIBRARY_PREFIXES!r})")
         await self._silent(code, timeout=max(60, self.probe_timeout))
         self._guard_ready = True
 
@@ -392,7 +400,7 @@ class GuardedExecute(Execute):
                 self._skip_replay.add(index)
                 raise DeadKernelError("kernel stopped answering while replaying")
             if kind != "answer":
-                await self._silent(_CALL.format("record()"), timeout=30)
+                await self._silent(KERNEL_GUARD_CALL.format("record()"), timeout=30)
 
     async def _silent_visible(self, code: str, timeout: float) -> dict | None:
         # Not silent in IPython's sense (hooks run), but nobody collects the outputs.
@@ -429,77 +437,8 @@ class GuardedExecute(Execute):
             except DeadKernelError:
                 continue
 
-    # -- the competition (after the last cell) ------------------------------------------------
-    async def _run_competition(self) -> None:
-        """Score the student's competition function on the held-out set (see
-        :mod:`nmautils.course.competition`) and store the signed result in the notebook."""
-        spec = competition_mod.COMPETITIONS.get(self._assignment or "")
-        if spec is None or not self.competition:
-            return
-        seed = self.competition_seed
-        if seed is None:  # one per process: the students graded by it meet the same held-out set
-            seed = competition_mod.process_seed()
-        # the seed stays in the metadata, which feedback does not show; reports use the fingerprint
-        record: dict = {"assignment": self._assignment, "seed": str(seed), "fingerprint": "",
-                        "status": "", "mse": None, "error": ""}
-        path = None
-        try:
-            record["fingerprint"] = competition_mod.fingerprint(seed)  # refuses guessable seeds
-            size, why_not = competition_mod.grading_data()
-            if size is None:
-                record.update(status="skipped", error=why_not)
-                return
-            resp, tilts = competition_mod.heldout_set(size, seed)
-            record["n"] = len(tilts)
-            folder = getattr(self.km, "_private", None)
-            if folder is None:
-                record.update(status="skipped", error="no private kernel folder")
-                return
-            path = Path(folder) / "ipc" / f"heldout-{secrets.token_hex(8)}.npy"
-            np.save(path, resp)
-            os.chmod(path, 0o644)
-            await self._silent(_CALL.format("reset()"), timeout=30)
-            code = competition_mod.kernel_code(path, spec.function)
-            msg_id = self.kc.execute(code, silent=True, store_history=False,
-                                     user_expressions={"result": competition_mod.RESULT_NAME})
-            reply = await self._reply(msg_id, self.competition_timeout)
-            if reply is None:
-                record.update(status="timeout", error=f"{spec.function} did not return within "
-                              f"{self.competition_timeout} s (or the kernel died)")
-                return
-            value = reply.get("content", {}).get("user_expressions", {}).get("result", {})
-            shown = value.get("data", {}).get("text/plain", "") if isinstance(value, dict) else ""
-            answer = competition_mod.parse_reply(shown)
-            status = answer.get("status")
-            if status != "ok":
-                record.update(status=str(status)[:20] or "invalid",
-                              error=str(answer.get("error", ""))[:300])
-                return
-            error = competition_mod.mse(answer.get("predictions"), tilts)
-            if error is None:
-                record.update(status="invalid", error=f"{spec.function} did not return one "
-                              f"finite number per held-out stimulus ({len(tilts)})")
-                return
-            record.update(status="ok", mse=error)
-        except Exception as exc:  # noqa: BLE001 - the competition never costs a grade
-            record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:300])
-        finally:
-            if path is not None:
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
-            record["signature"] = competition_mod.sign(record, self.competition_key)
-            self.nb.metadata[competition_mod.METADATA_KEY] = record
-
     # -- the cell loop ---------------------------------------------------------------------
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        result = await self._execute_guarded(cell, cell_index, execution_count, store_history)
-        if cell_index == len(self.nb.cells) - 1 and not self.reference_mode:
-            await self._run_competition()
-        return result
-
-    async def _execute_guarded(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if cell_index in self._skipped:  # a demonstration no graded code needs (outputs cleared)
@@ -519,9 +458,9 @@ class GuardedExecute(Execute):
             await self._install_guard()
         kind = _kind(cell)
         if kind == "test" and self.reset_before_tests:
-            await self._silent(_CALL.format("reset()"), timeout=30)
+            await self._silent(KERNEL_GUARD_CALL.format("reset()"), timeout=30)
         elif kind == "answer" and self.reset_before_tests:  # names and modules, not the seeds
-            await self._silent(_CALL.format("reset(seeds=False)"), timeout=30)
+            await self._silent(KERNEL_GUARD_CALL.format("reset(seeds=False)"), timeout=30)
         try:
             if kind == "test":
                 result = await self._execute_test(cell, cell_index, execution_count, store_history)
@@ -554,7 +493,7 @@ class GuardedExecute(Execute):
                     ename="CellTimeoutError")
                 return cell
         if kind in ("readonly", "other"):
-            await self._silent(_CALL.format("record()"), timeout=30)
+            await self._silent(KERNEL_GUARD_CALL.format("record()"), timeout=30)
         return result
 
     # nbclient binds the synchronous wrapper to its own coroutine: rebind it to ours.
@@ -562,11 +501,15 @@ class GuardedExecute(Execute):
 
 
 def autograde_preprocessors() -> list:
-    """nbgrader's default autograde preprocessors with ``Execute`` replaced by :class:`GuardedExecute`."""
+    """nbgrader's default autograde preprocessors with ``Execute`` replaced by :class:`GuardedExecute`
+    and the competition's :class:`~nmautils.course.score_competition.ScoreCompetition` after it."""
     from nbgrader.converters.autograde import Autograde
 
     default = Autograde.class_traits()["autograde_preprocessors"].default()
-    return [GuardedExecute if p is Execute else p for p in default]
+    out = []
+    for preprocessor in default:
+        out += [GuardedExecute, ScoreCompetition] if preprocessor is Execute else [preprocessor]
+    return out
 
 
 def _demote_results(cell: NotebookNode) -> None:
@@ -613,7 +556,7 @@ def compute_references(path: str | Path, seed: int, config: Any = None,
     # slow moment of the machine into a broken reference) and no submission budget
     settings = Config(copy.deepcopy(config)) if config is not None else Config()
     course_timeout = GuardedExecute(config=settings).timeout or 0
-    settings.GuardedExecute.update(fixture_seed=int(seed), competition=False, sandbox=sandbox,
+    settings.GuardedExecute.update(fixture_seed=int(seed), hand_over_kernel=False, sandbox=sandbox,
                                    submission_timeout=0,
                                    timeout=max(course_timeout, REFERENCE_CELL_TIMEOUT))
     executor = GuardedExecute(config=settings, reference_mode=True)  # not configurable

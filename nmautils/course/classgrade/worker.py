@@ -146,20 +146,19 @@ def _where() -> str:
 
 
 # -- grading ------------------------------------------------------------------------------------
-def _settings(context: ClassContext) -> dict:
-    """The ``GuardedExecute`` settings of the run; its reference values go into this process's
-    cache, so that the worker does not compute them again."""
+def _settings(context: ClassContext) -> dict[str, dict]:
+    """The ``GuardedExecute`` and ``ScoreCompetition`` settings of the run; its reference values
+    go into this process's cache, so that the worker does not compute them again."""
     from .. import verdicts
 
-    settings = {"competition_seed": context.competition_seed,
-                "competition_key": context.competition_key,
-                "fixture_seed": context.fixture_seed}
+    guard = {"fixture_seed": context.fixture_seed}
     if context.submission_timeout is not None:
-        settings["submission_timeout"] = int(context.submission_timeout)
-    settings.update(context.guard_settings)
+        guard["submission_timeout"] = int(context.submission_timeout)
+    guard.update(context.guard_settings)
     for key, values in context.references.items():
         verdicts.REFERENCES.setdefault(key, values)
-    return settings
+    return {"GuardedExecute": guard,
+            "ScoreCompetition": {"seed": context.competition_seed, "key": context.competition_key}}
 
 
 def _cell_messages(nb: notebooks.NotebookNode, grade: SubmissionResult,
