@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import build as build_mod
 from . import notebooks
-from .grading import CourseNotFound, find_course_root, temporary_course
+from .grading import CourseNotFound, find_course_root, temporary_grading_folder
 
 
 def _data_source(assignment: str, root: Path) -> str:
@@ -65,7 +65,7 @@ def demo_grades(names: list[str], root: Path) -> dict[str, dict[str, tuple[float
     Returns ``{assignment: {"demo_full": (score, max), "demo_blank": (score, max)}}``.
     """
     out: dict[str, dict[str, tuple[float, float]]] = {}
-    with temporary_course(root) as course:
+    with temporary_grading_folder(root) as course:
         for name in names:
             course.add_source(name)
             release_dir = course.generate(name)
@@ -76,6 +76,8 @@ def demo_grades(names: list[str], root: Path) -> dict[str, dict[str, tuple[float
             out[name] = {}
             for student in ("demo_full", "demo_blank"):
                 res = course.autograde(name, student)
+                if not res.cells:
+                    raise RuntimeError(f"autograde of {student} failed:\n{res.log}")
                 out[name][student] = (res.score, res.max_score)
     return out
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import homeurl, notebooks
-from .grading import resolve_root, temporary_course
+from .grading import resolve_root, temporary_grading_folder
 
 #: Environment under which solution notebooks are executed (by the build and by nbval).
 EXECUTION_ENV = {
@@ -108,7 +108,7 @@ def solution_path(assignment: str, repo_root: Path | None = None) -> Path:
 
 def generate_releases(names: list[str], out_root: Path, repo_root: Path | None = None) -> None:
     """Run nbgrader generate_assignment for ``names`` and copy the results to ``out_root``."""
-    with temporary_course(repo_root) as course:
+    with temporary_grading_folder(repo_root) as course:
         for name in names:
             course.add_source(name)
             produced = course.generate(name)

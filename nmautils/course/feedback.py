@@ -481,13 +481,13 @@ def formgrader_preprocessors() -> list:
     return [SanitizeRendering, ShowModelAnswers]
 
 
-def generate(course, assignment: str, student: str) -> list[Path]:
+def generate(folder, assignment: str, student: str) -> list[Path]:
     """Write the sanitised HTML feedback of one autograded student; return the HTML files.
 
-    ``course`` is a :class:`nmautils.course.grading.Course` in which ``student`` was autograded.
+    ``folder`` is the :class:`nmautils.course.grading.GradingFolder` in which ``student`` was
+    autograded.
     """
-    result = course.api.generate_feedback(assignment, student, force=True)
+    result = folder.api.generate_feedback(assignment, student, force=True)
     if not result["success"]:
         raise RuntimeError(f"generate_feedback failed for {student}:\n{result.get('log', '')}")
-    folder = course.root / "feedback" / student / assignment
-    return sorted(folder.glob("*.html"))
+    return sorted((folder.root / "feedback" / student / assignment).glob("*.html"))

@@ -256,8 +256,8 @@ def thread_budget(parallel: int) -> dict[str, str]:
 @dataclass
 class SubmissionResult:
     """Everything grading one student's submission produced: the one result record of a
-    submission, for a single autograde (:meth:`Course.autograde`) and for the class grader
-    (:mod:`nmautils.course.classgrade`) alike. Plain data: it crosses process boundaries and is
+    submission, made by :meth:`GradingFolder.autograde` for a single autograde and for the class
+    grader (:mod:`nmautils.course.classgrade`) alike. Plain data: it crosses process boundaries and is
     recorded as JSON.
 
     Attributes
@@ -304,8 +304,11 @@ class SubmissionResult:
         return autograded_total(self.cells)[1]
 
 
-class Course:
-    """A temporary nbgrader course folder holding copies of a course's source notebooks.
+class GradingFolder:
+    """A scratch nbgrader course folder where assignments of a course are generated and graded.
+
+    It holds copies of the course's source notebooks, its own gradebook and nbgrader's
+    per-student folders; the instructor's course folder is only read.
 
     ``repo_root`` is that course's folder (its ``nbgrader_config.py`` and ``source/``; default:
     :func:`resolve_root`).
@@ -360,15 +363,24 @@ class Course:
 
     # -- grading ----------------------------------------------------------------------------
     def autograde(self, assignment: str, student: str) -> SubmissionResult:
-        """Autograde one submission and read its per-cell scores from the gradebook."""
+        """Autograde one submission in ``submitted/`` and read its per-cell scores.
+
+        Single autogrades and the class grader's workers alike grade through here.
+
+        Returns
+        -------
+        SubmissionResult
+            The per-cell scores and nbgrader's log; ``status`` is ``"flagged"`` when nbgrader
+            failed or recorded no score (its log says why), else ``"graded"``.
+        """
         if assignment not in self._warmed:
             self.warm_caches(assignment)
             self._warmed.add(assignment)
         result = self.api.autograde(assignment, student, force=True, create=True)
         scores = self.scores(assignment, student)
         scores.log = result.get("log", "") or ""
-        if not result["success"] and not scores.cells:
-            raise RuntimeError(f"autograde of {student} failed:\n{scores.log}")
+        if not result["success"] or not scores.cells:
+            scores.status = "flagged"
         return scores
 
     def scores(self, assignment: str, student: str) -> SubmissionResult:
@@ -440,16 +452,16 @@ def warm_caches(nb: NotebookNode) -> int:
 
 
 @contextmanager
-def temporary_course(repo_root: Path | None = None, timeout: int | None = None,
-                     sandbox: bool | None = None) -> Iterator[Course]:
-    """A :class:`Course` in a fresh temporary folder, removed afterwards."""
+def temporary_grading_folder(repo_root: Path | None = None, timeout: int | None = None,
+                             sandbox: bool | None = None) -> Iterator[GradingFolder]:
+    """A :class:`GradingFolder` in a fresh temporary folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="nmautils-course-") as tmp:
-        yield Course(Path(tmp), repo_root, timeout, sandbox)
+        yield GradingFolder(Path(tmp), repo_root, timeout, sandbox)
 
 
 def generated_release(assignment: str, repo_root: Path | None = None) -> NotebookNode:
     """The student notebook of ``assignment`` exactly as nbgrader generates it (in a throw-away
     course), for building sample submissions."""
-    with temporary_course(repo_root) as course:
+    with temporary_grading_folder(repo_root) as course:
         course.add_source(assignment)
         return notebooks.read(course.generate(assignment) / f"{assignment}.ipynb")

@@ -43,7 +43,7 @@ import tomllib
 from nbformat import NotebookNode
 
 from . import build, homeurl, notebooks, redact
-from .grading import resolve_root, temporary_course
+from .grading import resolve_root, temporary_grading_folder
 
 __all__ = ["MARKER", "Edition", "LeakFound", "PublishError", "course_secrets",
            "graded_assignments", "is_graded", "public_lines", "publish", "scan",
@@ -382,7 +382,7 @@ def _release(root: Path, names: list[str], url: str, stage: Path, others: Path) 
     ``url``: ``names`` into ``stage/release``, the others into ``others`` (for the leak scan
     only); return the published assignments whose sources carried other URLs."""
     rewritten = []
-    with temporary_course(root) as course:
+    with temporary_grading_folder(root) as course:
         for name in build.assignments(root):
             course.add_source(name)
             for path in sorted((course.root / "source" / name).glob("*.ipynb")):

@@ -16,7 +16,7 @@ from grading_harness import grading_environment, load_mutants
 from notebook_markers import hidden_tests, public_lines
 
 from nmautils.course import build, feedback, notebooks
-from nmautils.course.grading import temporary_course
+from nmautils.course.grading import temporary_grading_folder
 
 ASSIGNMENT = "assignment3_interpret"
 STUDENT = "sample_student"
@@ -38,7 +38,7 @@ def workflow():
     wrong = answers[0]
     blank = answers[-1]
     name = f"{ASSIGNMENT}.ipynb"
-    with grading_environment(), temporary_course() as course:
+    with grading_environment(), temporary_grading_folder() as course:
         course.add_source(ASSIGNMENT)
         release = notebooks.read(course.generate(ASSIGNMENT) / name)
         nb = notebooks.fill_submission(

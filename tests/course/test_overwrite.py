@@ -15,7 +15,7 @@ import pytest
 from nbgrader.preprocessors import OverwriteCells
 
 from nmautils.course import notebooks
-from nmautils.course.grading import temporary_course
+from nmautils.course.grading import temporary_grading_folder
 from nmautils.course.overwrite import ReleaseAwareOverwriteCells, release_text
 
 ASSIGNMENT = "tutorial1_decoding"
@@ -24,7 +24,7 @@ ASSIGNMENT = "tutorial1_decoding"
 @pytest.fixture(scope="module")
 def generated():
     """``(release notebook, gradebook URL)`` of a generated assignment (no kernel runs)."""
-    with temporary_course() as course:
+    with temporary_grading_folder() as course:
         course.add_source(ASSIGNMENT)
         release = notebooks.read(course.generate(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
         yield release, course.api.coursedir.db_url

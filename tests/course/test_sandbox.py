@@ -160,14 +160,14 @@ def test_plain_nbgrader_autograde_runs_the_kernel_in_the_sandbox(tmp_path):
 
     from nmautils.course import notebooks
     from nmautils.course.build import source_path
-    from nmautils.course.grading import temporary_course
+    from nmautils.course.grading import temporary_grading_folder
 
     assignment = "tutorial1_decoding"
     source = notebooks.read(source_path(assignment))
     probe = ("import os\n"
              "print('COURSE-VISIBLE' if os.path.exists('{root}/gradebook.db') else 'hidden')\n"
              "open('{root}/PWNED', 'w') if os.path.isdir('{root}') else None\n")
-    with grading_environment(), temporary_course(timeout=20) as course:
+    with grading_environment(), temporary_grading_folder(timeout=20) as course:
         course.add_source(assignment)
         release = notebooks.read(course.generate(assignment) / f"{assignment}.ipynb")
         answers = tuple(notebooks.answer_tests(source))

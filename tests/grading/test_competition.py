@@ -202,7 +202,7 @@ def test_winners_are_the_lowest_and_all_ties():
     assert competition.winners({"a": 3.0, "b": 1.0, "c": None, "d": 2.0}) == ["b"]
     assert competition.winners({"a": 1.0, "b": 1.0, "c": 4.0}) == ["a", "b"]
     assert competition.winners({"a": None, "b": float("nan")}) == []
-    grades = [classgrade.StudentGrade(s, "graded") for s in ("a", "b", "c", "d")]
+    grades = [classgrade.SubmissionResult(s, "graded") for s in ("a", "b", "c", "d")]
     grades[0].competition = {"status": "ok", "mse": 2.0, "fingerprint": "same"}
     grades[1].competition = {"status": "ok", "mse": 2.0, "fingerprint": "same"}
     grades[2].competition = {"status": "error", "mse": None, "error": "NotImplementedError"}

@@ -87,7 +87,7 @@ class HostileRun:
     tmp: Path
     out: Path
     submitted: Path
-    grades: dict[str, classgrade.StudentGrade]
+    grades: dict[str, classgrade.SubmissionResult]
     connections: int
     running_after: list[str]
     running_later: list[str]

@@ -34,7 +34,7 @@ class FaultRun:
     test_points: dict[str, float]
     plan: dict[str, dict[str, list[str]]]  # submission -> answer -> faults injected there
     notebook_faults: dict[str, list[str]]  # submission -> notebook-level faults
-    grades: dict[str, classgrade.StudentGrade]
+    grades: dict[str, classgrade.SubmissionResult]
     out: Path
 
     def expectation(self, submission: str, test: str) -> str:

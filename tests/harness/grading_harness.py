@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nmautils.course import notebooks
 from nmautils.course.build import source_path
-from nmautils.course.grading import SubmissionResult, environment, temporary_course
+from nmautils.course.grading import SubmissionResult, environment, temporary_grading_folder
 
 MUTANTS_DIR = Path(__file__).resolve().parents[1] / "grading" / "mutants"
 
@@ -92,7 +92,7 @@ def run_grading(assignment: str) -> GradingRun:
     mutants = load_mutants(assignment)
     name = f"{assignment}.ipynb"
 
-    with grading_environment(), temporary_course() as course:
+    with grading_environment(), temporary_grading_folder() as course:
         course.add_source(assignment)
         release = notebooks.read(course.generate(assignment) / name)
         subs: dict[str, tuple[notebooks.NotebookNode, set[str]]] = {

@@ -40,12 +40,9 @@ from .run import (
 )
 from .worker import ClassContext, SubmissionTask, grade_submission
 
-#: The result record of one student (one class for single autogrades and class runs alike).
-StudentGrade = SubmissionResult
-
 __all__ = [
     "GRADING_VARIABLES", "ClassContext", "ClassResult", "OutputBusy", "Recorder", "ResumeKey",
-    "StudentGrade", "SubmissionResult", "SubmissionTask", "award_competition", "csv_text",
+    "SubmissionResult", "SubmissionTask", "award_competition", "csv_text",
     "expected_notebooks", "find_students", "grade_class", "grade_submission", "intake", "main",
     "make_context", "make_template", "prime_references", "record_competition", "report",
     "restore_deleted_cells",

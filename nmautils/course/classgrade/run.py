@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import competition as competition_mod
 from .. import redact
-from ..grading import Course, SubmissionResult, resolve_root
+from ..grading import GradingFolder, SubmissionResult, resolve_root
 from ..verdicts import GRADING_VARIABLES
 from . import recording, reports, scheduling
 from .intake import content_hash, find_students, pack_submission, zero_scores
@@ -25,11 +25,11 @@ from .worker import ClassContext, SubmissionTask, pack_template
 def make_template(assignment: str, root: Path, repo_root: Path | None = None) -> Path:
     """Generate ``assignment`` once into a course folder that every task copies, with the
     course's ``nbgrader_config.py`` (workers read the configuration from there)."""
-    course = Course(root, repo_root)
-    course.add_source(assignment)
-    course.generate(assignment)
-    course.warm_caches(assignment)  # the model answer's kernel below reads the cache read-only
-    shutil.copy2(course.repo_root / "nbgrader_config.py", Path(root) / "nbgrader_config.py")
+    folder = GradingFolder(root, repo_root)
+    folder.add_source(assignment)
+    folder.generate(assignment)
+    folder.warm_caches(assignment)  # the model answer's kernel below reads the cache read-only
+    shutil.copy2(folder.repo_root / "nbgrader_config.py", Path(root) / "nbgrader_config.py")
     return Path(root)
 
 
@@ -48,7 +48,7 @@ def prime_references(template: Path, assignment: str, fixture_seed: int,
     from .. import verdicts
     from ..guard import compute_references
 
-    config = Course(template, repo_root, timeout=timeout, sandbox=sandbox).config
+    config = GradingFolder(template, repo_root, timeout=timeout, sandbox=sandbox).config
     found = {}
     for path in sorted((Path(template) / "source" / assignment).glob("*.ipynb")):
         text = path.read_text()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .. import competition as competition_mod
 from .. import notebooks, redact
-from ..grading import Course, SubmissionResult, environment
+from ..grading import GradingFolder, SubmissionResult, environment
 from .intake import first_line, intake, zero_scores
 
 #: Folders of the template course a task never needs (nbgrader's per-student folders).
@@ -130,7 +130,7 @@ def unpack_template(context: ClassContext) -> Path:
     with tarfile.open(fileobj=io.BytesIO(context.template), mode="r:gz") as tar:
         # the grader's own archive; the "data" filter (Python >= 3.11.4) refuses links out anyway
         tar.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-    Course(folder, folder).warm_caches(context.assignment)
+    GradingFolder(folder, folder).warm_caches(context.assignment)
     _UNPACKED[context.template_hash] = folder
     return folder
 
@@ -198,9 +198,10 @@ def _files_under(folder: Path, prefix: str) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
-def autograde(course: Course, context: ClassContext, student: str,
+def autograde(folder: GradingFolder, context: ClassContext, student: str,
               grade: SubmissionResult) -> dict[str, bytes]:
-    """Autograde the intake of ``student`` in ``course``; scores and messages go into ``grade``.
+    """Autograde the intake of ``student`` in ``folder`` (:meth:`GradingFolder.autograde`);
+    scores, messages and the competition's verified result go into ``grade``.
 
     Returns
     -------
@@ -209,17 +210,17 @@ def autograde(course: Course, context: ClassContext, student: str,
         (with ``context.feedback``) the sanitised HTML feedback.
     """
     assignment = context.assignment
-    secret_lines = redact.secrets_for_assignment(course.root, assignment)
-    result = course.api.autograde(assignment, student, force=True, create=True)
-    grade.cells.update(course.scores(assignment, student).cells)
-    if not result["success"] or not grade.cells:
+    secret_lines = redact.secrets_for_assignment(folder.root, assignment)
+    result = folder.autograde(assignment, student)
+    grade.cells.update(result.cells)
+    if result.status != "graded" or not grade.cells:
         grade.status = "flagged"
-        grade.messages.append(first_line("nbgrader autograde failed: " + _log_error(
-            result.get("log") or ""), secret_lines))
+        grade.messages.append(first_line("nbgrader autograde failed: " + _log_error(result.log),
+                                         secret_lines))
         if not grade.cells:
-            zero_scores(course.root, assignment, grade)
+            zero_scores(folder.root, assignment, grade)
         return {}
-    graded = course.root / "autograded" / student / assignment
+    graded = folder.root / "autograded" / student / assignment
     for path in sorted(graded.glob("*.ipynb")):
         nb = notebooks.read(path)
         grade.messages.extend(_cell_messages(nb, grade, secret_lines))
@@ -233,7 +234,7 @@ def autograde(course: Course, context: ClassContext, student: str,
     if context.feedback:
         from .. import feedback as feedback_mod
 
-        for html in feedback_mod.generate(course, assignment, student):
+        for html in feedback_mod.generate(folder, assignment, student):
             files[f"feedback/{html.name}"] = html.read_bytes()
     return files
 
@@ -281,9 +282,9 @@ def grade_submission(context: ClassContext, task: SubmissionTask
                 if grade.status == "graded":
                     grade.status = "missing"
                 return grade, files
-            course = Course(root, template, timeout=context.timeout, sandbox=context.sandbox,
-                            settings=_settings(context))
-            files = autograde(course, context, task.student, grade)
+            folder = GradingFolder(root, template, timeout=context.timeout,
+                                   sandbox=context.sandbox, settings=_settings(context))
+            files = autograde(folder, context, task.student, grade)
     except Exception as exc:  # never let one student stop the class run
         grade.status = "flagged"
         secret_lines = redact.secrets_for_assignment(template, assignment)
