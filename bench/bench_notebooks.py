@@ -90,8 +90,9 @@ def bench_notebook(path: Path, quick: bool = False) -> None:
     try:
         seconds, times = execute_with_cell_times(path)
     except Exception as exc:  # a broken notebook is reported, the others still run
+        last = [line for line in str(exc).splitlines() if line.strip()][-1:] or [""]
         emit(f"notebook_{name}", None, "s", status="FAIL",
-             note=f"execution failed: {type(exc).__name__}")
+             note=f"execution failed: {type(exc).__name__}: {last[0].strip()[:160]}")
         return
     emit(f"notebook_{name}", seconds, "s",
          note=f"kernel start included; slowest cells: {slowest(times)}")
