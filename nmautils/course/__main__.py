@@ -24,14 +24,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import build as build_mod
 from . import notebooks
+from .build import NUMERIC_CONFIGS, assignments, build, source_path, stale_files, verify
 from .grading import CourseNotFound, find_course_root, temporary_grading_folder
 
 
-def _data_source(assignment: str, root: Path) -> str:
+def _data_source(assignment: str, course_root: Path) -> str:
     """Which data the assignment's notebook runs on when built (surrogate data in the build)."""
-    text = "\n".join(c.source for c in notebooks.read(build_mod.source_path(assignment, root)).cells)
+    text = "\n".join(c.source for c in notebooks.read(source_path(assignment, course_root)).cells)
     if "load_data" in text:
         return "synthetic surrogate (offline)"
     if "simulate_place_cells" in text or "ratinabox" in text.lower():
@@ -39,8 +39,8 @@ def _data_source(assignment: str, root: Path) -> str:
     return "none"
 
 
-def cmd_build(names: list[str], root: Path) -> int:
-    results = build_mod.build(names or None, root)
+def cmd_build(names: list[str], course_root: Path) -> int:
+    results = build(names or None, course_root)
     failed = [r for r in results if not r.ok]
     for r in results:
         status = f"{r.seconds:.1f} s" if r.ok and r.seconds is not None else f"FAILED {r.error}"
@@ -48,8 +48,8 @@ def cmd_build(names: list[str], root: Path) -> int:
     return 1 if failed else 0
 
 
-def cmd_check(root: Path) -> int:
-    stale = build_mod.stale_files(root)
+def cmd_check(course_root: Path) -> int:
+    stale = stale_files(course_root)
     if stale:
         print("Stale generated files (run `make build`):")
         for path in stale:
@@ -59,18 +59,18 @@ def cmd_check(root: Path) -> int:
     return 0
 
 
-def demo_grades(names: list[str], root: Path) -> dict[str, dict[str, tuple[float, float]]]:
-    """Autograde a full-marks and a blank demo submission of each assignment of ``root``.
+def demo_grades(names: list[str], course_root: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    """Autograde a full-marks and a blank demo submission of each assignment of ``course_root``.
 
     Returns ``{assignment: {"demo_full": (score, max), "demo_blank": (score, max)}}``.
     """
     out: dict[str, dict[str, tuple[float, float]]] = {}
-    with temporary_grading_folder(root) as course:
+    with temporary_grading_folder(course_root) as course:
         for name in names:
             course.add_source(name)
             release_dir = course.generate(name)
             release = notebooks.read(release_dir / f"{name}.ipynb")
-            source = notebooks.read(build_mod.source_path(name, root))
+            source = notebooks.read(source_path(name, course_root))
             course.submit(name, "demo_full", {f"{name}.ipynb": notebooks.fill_submission(release, source)})
             course.submit(name, "demo_blank", {f"{name}.ipynb": release})
             out[name] = {}
@@ -82,29 +82,29 @@ def demo_grades(names: list[str], root: Path) -> dict[str, dict[str, tuple[float
     return out
 
 
-def cmd_main(root: Path, config: str = "native", demo: bool = True, out: Path | None = None,
+def cmd_main(course_root: Path, config: str = "native", demo: bool = True, out: Path | None = None,
              names: list[str] | None = None) -> int:
-    """Build the assignments ``names`` (default: all) of the course folder ``root`` into ``out``
-    (default ``<root>/build/main``), execute under the numeric ``config``, autograde the demo
+    """Build the assignments ``names`` (default: all) of the course folder ``course_root`` into ``out``
+    (default ``<course_root>/build/main``), execute under the numeric ``config``, autograde the demo
     class (unless ``demo`` is False), compare with the committed release/ and solutions/, and
     print a summary. Tracked files are never written."""
-    known = build_mod.assignments(root)
+    known = assignments(course_root)
     unknown = sorted(set(names or ()) - set(known))
     if unknown:
         print(f"error: no source/ notebook for {', '.join(unknown)} (known: {', '.join(known)})")
         return 2
     names = names or known
-    out = out or root / "build" / "main"
+    out = out or course_root / "build" / "main"
     t0 = time.perf_counter()
     print(f"Building {len(names)} assignments into {out} ({config} arithmetic): {', '.join(names)}")
-    results, diffs = build_mod.verify(names, out, root, config=config)
+    results, diffs = verify(names, out, course_root, config=config)
     build_s = time.perf_counter() - t0
     grades: dict[str, dict[str, tuple[float, float]]] = {}
     grade_s = 0.0
     if demo:
         print(f"Built and executed in {build_s:.0f} s; autograding demo submissions ...")
         t1 = time.perf_counter()
-        grades = demo_grades(names, root)
+        grades = demo_grades(names, course_root)
         grade_s = time.perf_counter() - t1
 
     header = ("assignment", "notebook", "exercises", "points (auto+manual)", "exec time",
@@ -112,7 +112,7 @@ def cmd_main(root: Path, config: str = "native", demo: bool = True, out: Path | 
     rows = []
     all_ok = True
     for r in results:
-        cells = notebooks.graded_cells(notebooks.read(build_mod.source_path(r.assignment, root)))
+        cells = notebooks.graded_cells(notebooks.read(source_path(r.assignment, course_root)))
         n_ex = sum(c.kind == "answer" for c in cells) + sum(c.kind == "written" for c in cells)
         auto = sum(c.points for c in cells if c.kind == "test")
         manual = sum(c.points for c in cells if c.kind in ("written", "task"))
@@ -127,7 +127,7 @@ def cmd_main(root: Path, config: str = "native", demo: bool = True, out: Path | 
                       for d in diffs)
         rows.append((
             r.assignment, r.notebook, str(n_ex), f"{auto:g}+{manual:g}",
-            f"{r.seconds:.1f} s" if r.seconds is not None else "-", _data_source(r.assignment, root),
+            f"{r.seconds:.1f} s" if r.seconds is not None else "-", _data_source(r.assignment, course_root),
             full_s, blank_s, "FAILED" if not ok else "differs" if differs else "ok",
         ))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
@@ -153,12 +153,12 @@ def cmd_main(root: Path, config: str = "native", demo: bool = True, out: Path | 
 
 
 def cmd_publish(out: Path, names: list[str], url: str | None, with_solutions: list[str],
-                root: Path) -> int:
-    """Write the students' edition of ``root`` into ``out`` and say what it holds."""
+                course_root: Path) -> int:
+    """Write the students' edition of ``course_root`` into ``out`` and say what it holds."""
     from . import publish
 
     try:
-        edition = publish.publish(out, names or None, url, with_solutions, root)
+        edition = publish.publish(out, names or None, url, with_solutions, course_root)
     except (publish.PublishError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     p_main = sub.add_parser("main", help="build into build/main, autograde demo submissions, "
                             "compare with the committed files, print a summary")
     p_main.add_argument("assignments", nargs="*", help="default: every assignment of source/")
-    p_main.add_argument("--config", choices=sorted(build_mod.NUMERIC_CONFIGS), default="native",
+    p_main.add_argument("--config", choices=sorted(NUMERIC_CONFIGS), default="native",
                         help="numeric configuration to execute under (default: native)")
     p_main.add_argument("--no-demo", action="store_true", help="skip the demo autograding")
     p_main.add_argument("--out", type=Path, default=None,
@@ -257,22 +257,22 @@ def main(argv: list[str] | None = None) -> int:
 
         return classgrade.main(args.assignment, args.submitted, args.out, args.workers,
                                args.timeout, args.feedback, sandbox=not args.no_sandbox,
-                               root=args.root, competition_seed=args.competition_seed,
+                               course_root=args.root, competition_seed=args.competition_seed,
                                submission_timeout=args.submission_timeout,
                                scheduler=args.scheduler, regrade=args.regrade,
                                retry_failed=args.retry_failed)
     try:
-        root = find_course_root(args.root)
+        course_root = find_course_root(args.root)
     except CourseNotFound as exc:
         print(f"error: {exc}")
         return 2
     if args.command == "build":
-        return cmd_build(args.assignments, root)
+        return cmd_build(args.assignments, course_root)
     if args.command == "check":
-        return cmd_check(root)
+        return cmd_check(course_root)
     if args.command == "publish":
-        return cmd_publish(args.out, args.assignments, args.url, args.with_solutions, root)
-    return cmd_main(root, args.config, demo=not args.no_demo, out=args.out,
+        return cmd_publish(args.out, args.assignments, args.url, args.with_solutions, course_root)
+    return cmd_main(course_root, args.config, demo=not args.no_demo, out=args.out,
                     names=args.assignments)
 
 

@@ -86,29 +86,29 @@ class BuiltNotebook:
     error: str = ""
 
 
-def assignments(repo_root: Path | None = None) -> list[str]:
+def assignments(course_root: Path | None = None) -> list[str]:
     """Names of the assignments in ``source/`` (folders holding ``<name>/<name>.ipynb``) of the
-    course folder ``repo_root`` (default: :func:`~nmautils.course.grading.resolve_root`, as for
+    course folder ``course_root`` (default: :func:`~nmautils.course.grading.resolve_root`, as for
     every function here)."""
-    src = resolve_root(repo_root) / "source"
+    src = resolve_root(course_root) / "source"
     return sorted(p.name for p in src.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def source_path(assignment: str, repo_root: Path | None = None) -> Path:
-    return resolve_root(repo_root) / "source" / assignment / f"{assignment}.ipynb"
+def source_path(assignment: str, course_root: Path | None = None) -> Path:
+    return resolve_root(course_root) / "source" / assignment / f"{assignment}.ipynb"
 
 
-def release_path(assignment: str, repo_root: Path | None = None) -> Path:
-    return resolve_root(repo_root) / "release" / assignment / f"{assignment}.ipynb"
+def release_path(assignment: str, course_root: Path | None = None) -> Path:
+    return resolve_root(course_root) / "release" / assignment / f"{assignment}.ipynb"
 
 
-def solution_path(assignment: str, repo_root: Path | None = None) -> Path:
-    return resolve_root(repo_root) / "solutions" / assignment / f"{assignment}.ipynb"
+def solution_path(assignment: str, course_root: Path | None = None) -> Path:
+    return resolve_root(course_root) / "solutions" / assignment / f"{assignment}.ipynb"
 
 
-def generate_releases(names: list[str], out_root: Path, repo_root: Path | None = None) -> None:
+def generate_releases(names: list[str], out_root: Path, course_root: Path | None = None) -> None:
     """Run nbgrader generate_assignment for ``names`` and copy the results to ``out_root``."""
-    with temporary_grading_folder(repo_root) as course:
+    with temporary_grading_folder(course_root) as course:
         for name in names:
             course.add_source(name)
             produced = course.generate(name)
@@ -138,17 +138,17 @@ def execute(nb, cwd: Path, timeout: int = CELL_TIMEOUT, config: str = "native") 
         return time.perf_counter() - start
 
 
-def build_solution(assignment: str, repo_root: Path | None = None, run: bool = True,
+def build_solution(assignment: str, course_root: Path | None = None, run: bool = True,
                    out_root: Path | None = None, config: str = "native") -> BuiltNotebook:
     """Write ``<out_root>/<assignment>/`` (default ``solutions/``) from the source, executed
     under the numeric ``config`` unless ``run`` is False."""
-    repo_root = resolve_root(repo_root)
-    src = notebooks.read(source_path(assignment, repo_root))
+    course_root = resolve_root(course_root)
+    src = notebooks.read(source_path(assignment, course_root))
     nb = notebooks.solution_notebook(src, assignment)
-    out = (out_root or repo_root / "solutions") / assignment / f"{assignment}.ipynb"
+    out = (out_root or course_root / "solutions") / assignment / f"{assignment}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     # Copy any data files that sit beside the source notebook.
-    for extra in source_path(assignment, repo_root).parent.iterdir():
+    for extra in source_path(assignment, course_root).parent.iterdir():
         if extra.suffix != ".ipynb" and extra.is_file():
             shutil.copy2(extra, out.parent / extra.name)
     seconds, ok, error = None, True, ""
@@ -182,21 +182,21 @@ def stabilise_animation_ids(cell) -> None:
             data["text/html"] = _ANIMATION_ID.sub(lambda m: m.group(1) + stable, text)
 
 
-def build(names: list[str] | None = None, repo_root: Path | None = None, run: bool = True,
+def build(names: list[str] | None = None, course_root: Path | None = None, run: bool = True,
           out_root: Path | None = None, config: str = "native") -> list[BuiltNotebook]:
     """Generate ``release/`` and ``solutions/`` for ``names`` (default: every assignment).
 
-    Without ``out_root`` the tracked folders of ``repo_root`` are rewritten (``make build``);
+    Without ``out_root`` the tracked folders of ``course_root`` are rewritten (``make build``);
     with it, ``<out_root>/release`` and ``<out_root>/solutions`` are written instead and the
     tracked files are left alone (``make``, see :func:`verify`).
     """
-    repo_root = resolve_root(repo_root)
-    names = names or assignments(repo_root)
-    homeurl.write_home_url(names, repo_root)  # badges and install cell: pyproject.toml's URL
-    check_sources(names, repo_root)
-    base = out_root if out_root is not None else repo_root
-    generate_releases(names, base / "release", repo_root)
-    return [build_solution(name, repo_root, run=run, out_root=base / "solutions", config=config)
+    course_root = resolve_root(course_root)
+    names = names or assignments(course_root)
+    homeurl.write_home_url(names, course_root)  # badges and install cell: pyproject.toml's URL
+    check_sources(names, course_root)
+    base = out_root if out_root is not None else course_root
+    generate_releases(names, base / "release", course_root)
+    return [build_solution(name, course_root, run=run, out_root=base / "solutions", config=config)
             for name in names]
 
 
@@ -268,7 +268,7 @@ def output_differences(committed, fresh, label: str) -> list[str]:
 
 
 def verify(names: list[str] | None = None, out_root: Path | None = None,
-           repo_root: Path | None = None, config: str = "native"
+           course_root: Path | None = None, config: str = "native"
            ) -> tuple[list[BuiltNotebook], list[str]]:
     """Build into ``out_root`` (default ``build/main``), then compare with the committed files.
 
@@ -276,22 +276,22 @@ def verify(names: list[str] | None = None, out_root: Path | None = None,
     solution notebooks must have the same cells and the same sanitised text outputs (what nbval
     compares). Nothing tracked is written, so ``git status`` stays clean.
     """
-    repo_root = resolve_root(repo_root)
-    names = names or assignments(repo_root)
-    out_root = out_root or repo_root / "build" / "main"
+    course_root = resolve_root(course_root)
+    names = names or assignments(course_root)
+    out_root = out_root or course_root / "build" / "main"
     if out_root.exists():
         shutil.rmtree(out_root)
-    results = build(names, repo_root, out_root=out_root, config=config)
+    results = build(names, course_root, out_root=out_root, config=config)
     diffs: list[str] = []
     for name in names:
-        fresh_release, committed_release = out_root / "release" / name, repo_root / "release" / name
+        fresh_release, committed_release = out_root / "release" / name, course_root / "release" / name
         for path in sorted(p for p in fresh_release.rglob("*") if p.is_file()):
             rel = path.relative_to(fresh_release)
             other = committed_release / rel
             if not other.exists() or _json_or_bytes(other) != _json_or_bytes(path):
                 diffs.append(f"release/{name}/{rel} differs from the build")
         fresh = notebooks.read(out_root / "solutions" / name / f"{name}.ipynb")
-        path = solution_path(name, repo_root)
+        path = solution_path(name, course_root)
         if not path.exists():
             diffs.append(f"solutions/{name}/{path.name} is missing")
             continue
@@ -301,24 +301,24 @@ def verify(names: list[str] | None = None, out_root: Path | None = None,
             diffs.append(f"solutions/{name}/{path.name}: cells differ from the source")
         diffs += output_differences(committed, fresh, f"solutions/{name}/{path.name}")
     for folder in ("release", "solutions"):
-        generated = repo_root / folder
+        generated = course_root / folder
         orphans = {p.name for p in generated.iterdir() if p.is_dir()} if generated.is_dir() else set()
-        diffs += [f"{folder}/{o} has no source" for o in sorted(orphans - set(assignments(repo_root)))]
+        diffs += [f"{folder}/{o} has no source" for o in sorted(orphans - set(assignments(course_root)))]
     return results, diffs
 
 
-def check_sources(names: list[str], repo_root: Path | None = None) -> None:
+def check_sources(names: list[str], course_root: Path | None = None) -> None:
     """Fail clearly when a source notebook stores outputs or breaks the grade-id rules."""
-    repo_root = resolve_root(repo_root)
+    course_root = resolve_root(course_root)
     for name in names:
-        nb = notebooks.read(source_path(name, repo_root))
+        nb = notebooks.read(source_path(name, course_root))
         stored = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.outputs]
         if stored:
             raise ValueError(f"source/{name}: cells {stored} store outputs; clear them first")
         notebooks.answer_tests(nb)  # raises when a test cell has no answer cell
 
 
-def stale_files(repo_root: Path | None = None) -> list[str]:
+def stale_files(course_root: Path | None = None) -> list[str]:
     """Generated files that differ from what the build would produce now (sources only).
 
     Releases are compared exactly; solution notebooks are compared without their outputs
@@ -326,14 +326,14 @@ def stale_files(repo_root: Path | None = None) -> list[str]:
     """
     import tempfile
 
-    repo_root = resolve_root(repo_root)
-    names = assignments(repo_root)
+    course_root = resolve_root(course_root)
+    names = assignments(course_root)
     stale: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        generate_releases(names, Path(tmp), repo_root)
+        generate_releases(names, Path(tmp), course_root)
         for name in names:
             fresh = Path(tmp) / name
-            committed = repo_root / "release" / name
+            committed = course_root / "release" / name
             fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
             committed_files = (
                 {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
@@ -345,21 +345,21 @@ def stale_files(repo_root: Path | None = None) -> list[str]:
                 if _json_or_bytes(fresh / rel) != _json_or_bytes(committed / rel):
                     stale.append(f"release/{name}/{rel}")
     for name in names:
-        if not solution_is_current(name, repo_root):
-            stale.append(f"solutions/{name}/{solution_path(name, repo_root).name}")
-    generated = {p.name for p in (repo_root / "release").iterdir()} if (repo_root / "release").exists() else set()
+        if not solution_is_current(name, course_root):
+            stale.append(f"solutions/{name}/{solution_path(name, course_root).name}")
+    generated = {p.name for p in (course_root / "release").iterdir()} if (course_root / "release").exists() else set()
     for orphan in sorted(generated - set(names)):
         stale.append(f"release/{orphan} (no source)")
     return stale
 
 
-def solution_is_current(assignment: str, repo_root: Path | None = None) -> bool:
+def solution_is_current(assignment: str, course_root: Path | None = None) -> bool:
     """Whether ``solutions/<assignment>`` exists and has the cells its source makes (outputs
     are not compared: nbval checks them)."""
-    path = solution_path(assignment, repo_root)
+    path = solution_path(assignment, course_root)
     if not path.exists():
         return False
-    expected = notebooks.solution_notebook(notebooks.read(source_path(assignment, repo_root)),
+    expected = notebooks.solution_notebook(notebooks.read(source_path(assignment, course_root)),
                                            assignment)
     return _normalise(notebooks.strip_outputs(notebooks.read(path))) == _normalise(expected)
 

@@ -33,18 +33,19 @@ def is_course_root(folder: Path) -> bool:
     return (folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir()
 
 
-def find_course_root(root: str | Path | None = None, start: str | Path | None = None) -> Path:
-    """The course folder: ``root`` when given, else the current folder or the nearest parent
-    that holds ``nbgrader_config.py`` and ``source/`` (as nbgrader's CourseDirectory, which
+def find_course_root(course_root: str | Path | None = None,
+                     start: str | Path | None = None) -> Path:
+    """The course folder: ``course_root`` when given, else the current folder or the nearest
+    parent that holds ``nbgrader_config.py`` and ``source/`` (as nbgrader's CourseDirectory, which
     takes the folder it is run in).
 
     Raises
     ------
     CourseNotFound
-        With what to do, when ``root`` is not a course folder or none is found.
+        With what to do, when ``course_root`` is not a course folder or none is found.
     """
-    if root is not None:
-        folder = Path(root).expanduser().resolve()
+    if course_root is not None:
+        folder = Path(course_root).expanduser().resolve()
         if not is_course_root(folder):
             raise CourseNotFound(f"{folder} is not a course folder: it needs nbgrader_config.py "
                                  "and a source/ folder with one folder per assignment.")
@@ -57,26 +58,27 @@ def find_course_root(root: str | Path | None = None, start: str | Path | None = 
                          "folder (nbgrader_config.py + source/) or pass --root FOLDER.")
 
 
-def resolve_root(root: str | Path | None = None) -> Path:
-    """The course folder a function works on: ``root`` as given, else :func:`find_course_root`.
+def resolve_root(course_root: str | Path | None = None) -> Path:
+    """The course folder a function works on: ``course_root`` as given, else
+    :func:`find_course_root`.
 
     Parameters
     ----------
-    root : str or Path, optional
+    course_root : str or Path, optional
         The course folder (not checked: tests pass folders holding only what they need).
 
     Returns
     -------
     Path
-        ``root``, or the current folder or its nearest parent that holds ``nbgrader_config.py``
-        and ``source/``.
+        ``course_root``, or the current folder or its nearest parent that holds
+        ``nbgrader_config.py`` and ``source/``.
 
     Raises
     ------
     CourseNotFound
-        When ``root`` is None and no course folder is found.
+        When ``course_root`` is None and no course folder is found.
     """
-    return Path(root) if root is not None else find_course_root()
+    return Path(course_root) if course_root is not None else find_course_root()
 
 
 def __getattr__(name: str) -> Path:
@@ -147,12 +149,12 @@ def use_in_process_alembic_head() -> str:
     return head
 
 
-def load_config(root: Path, repo_root: Path | None = None, timeout: int | None = None,
+def load_config(root: Path, course_root: Path | None = None, timeout: int | None = None,
                 sandbox: bool | None = None,
                 settings: Mapping[str, Mapping[str, object]] | None = None):
     """The course's nbgrader configuration with ``CourseDirectory.root`` set to ``root``.
 
-    ``repo_root`` is the course folder whose ``nbgrader_config.py`` is read (default:
+    ``course_root`` is the course folder whose ``nbgrader_config.py`` is read (default:
     :func:`resolve_root`).
     ``timeout`` (seconds per cell) overrides ``Execute.timeout`` (tests use a few seconds so that
     an endless loop is cheap). ``sandbox`` overrides ``GuardedExecute.sandbox`` (False: grade
@@ -163,7 +165,7 @@ def load_config(root: Path, repo_root: Path | None = None, timeout: int | None =
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
-    cfg_file = resolve_root(repo_root) / "nbgrader_config.py"
+    cfg_file = resolve_root(course_root) / "nbgrader_config.py"
     config = PyFileConfigLoader(cfg_file.name, path=str(cfg_file.parent)).load_config()
     override = Config()
     override.CourseDirectory.root = str(root)
@@ -310,15 +312,15 @@ class GradingFolder:
     It holds copies of the course's source notebooks, its own gradebook and nbgrader's
     per-student folders; the instructor's course folder is only read.
 
-    ``repo_root`` is that course's folder (its ``nbgrader_config.py`` and ``source/``; default:
+    ``course_root`` is that course's folder (its ``nbgrader_config.py`` and ``source/``; default:
     :func:`resolve_root`).
     """
 
-    def __init__(self, root: Path, repo_root: Path | None = None, timeout: int | None = None,
+    def __init__(self, root: Path, course_root: Path | None = None, timeout: int | None = None,
                  sandbox: bool | None = None,
                  settings: Mapping[str, Mapping[str, object]] | None = None):
         self.root = Path(root)
-        self.repo_root = resolve_root(repo_root)
+        self.course_root = resolve_root(course_root)
         ensure_tools_on_path()
         use_in_process_alembic_head()
         # nbgrader 0.9.6's gradebook triggers harmless SQLAlchemy "not in session" warnings on
@@ -326,7 +328,7 @@ class GradingFolder:
         warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
         from nbgrader.apps import NbGraderAPI
 
-        self.config = load_config(self.root, self.repo_root, timeout, sandbox, settings)
+        self.config = load_config(self.root, self.course_root, timeout, sandbox, settings)
         self.api = NbGraderAPI(config=self.config)
         self._warmed: set[str] = set()
 
@@ -336,7 +338,7 @@ class GradingFolder:
         dst = self.root / "source" / assignment
         if dst.exists():
             shutil.rmtree(dst)
-        shutil.copytree(self.repo_root / "source" / assignment, dst)
+        shutil.copytree(self.course_root / "source" / assignment, dst)
 
     def generate(self, assignment: str) -> Path:
         """Run nbgrader generate_assignment; return the release folder of the assignment."""
@@ -452,16 +454,16 @@ def warm_caches(nb: NotebookNode) -> int:
 
 
 @contextmanager
-def temporary_grading_folder(repo_root: Path | None = None, timeout: int | None = None,
+def temporary_grading_folder(course_root: Path | None = None, timeout: int | None = None,
                              sandbox: bool | None = None) -> Iterator[GradingFolder]:
     """A :class:`GradingFolder` in a fresh temporary folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="nmautils-course-") as tmp:
-        yield GradingFolder(Path(tmp), repo_root, timeout, sandbox)
+        yield GradingFolder(Path(tmp), course_root, timeout, sandbox)
 
 
-def generated_release(assignment: str, repo_root: Path | None = None) -> NotebookNode:
+def generated_release(assignment: str, course_root: Path | None = None) -> NotebookNode:
     """The student notebook of ``assignment`` exactly as nbgrader generates it (in a throw-away
     course), for building sample submissions."""
-    with temporary_grading_folder(repo_root) as course:
+    with temporary_grading_folder(course_root) as course:
         course.add_source(assignment)
         return notebooks.read(course.generate(assignment) / f"{assignment}.ipynb")

@@ -51,10 +51,10 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 from traitlets.config import Config
 
-from . import sandbox as sandbox_mod
 from . import slicing, verdicts
 from .live_kernel import KERNEL_GUARD_CALL, LIVE_KERNEL, LiveKernel, shell_reply
 from .notebooks import cell_kind, drop_regions, regions
+from .sandbox import DEFAULT_LIMITS, SandboxedKernelManager, check_available
 from .score_competition import ScoreCompetition
 
 #: Prefix of every error value written by the guard (searched for by reports).
@@ -153,20 +153,20 @@ def error_output(ename: str, message: str) -> NotebookNode:
 class GuardedExecute(Execute):
     """nbgrader's ``Execute`` with a memory limit, per-test-cell state reset and kernel recovery."""
 
-    memory_limit_gb = Float(sandbox_mod.DEFAULT_LIMITS.memory_gb, help="Memory of the sandbox and "
+    memory_limit_gb = Float(DEFAULT_LIMITS.memory_gb, help="Memory of the sandbox and "
                             "address space of each of its processes, GiB (0: none).").tag(config=True)
     reset_before_tests = Bool(True, help="Reset global state before every grade cell.").tag(config=True)
     max_kernel_restarts = Integer(4, help="Give up on the notebook after this many restarts.").tag(config=True)
     probe_timeout = Integer(10, help="Seconds a kernel may take to answer after a timeout.").tag(config=True)
     sandbox = Bool(True, help="Run the kernel in a bubblewrap sandbox (nmautils.course.sandbox); "
                    "when none can be made, refuse to grade unless this is False.").tag(config=True)
-    sandbox_processes = Integer(sandbox_mod.DEFAULT_LIMITS.processes,
+    sandbox_processes = Integer(DEFAULT_LIMITS.processes,
                                 help="Process/thread limit inside the sandbox.").tag(config=True)
-    sandbox_file_size_mb = Integer(sandbox_mod.DEFAULT_LIMITS.file_size_mb,
+    sandbox_file_size_mb = Integer(DEFAULT_LIMITS.file_size_mb,
                                    help="Largest file the kernel may write (MiB).").tag(config=True)
-    sandbox_cpu_seconds = Integer(sandbox_mod.DEFAULT_LIMITS.cpu_seconds,
+    sandbox_cpu_seconds = Integer(DEFAULT_LIMITS.cpu_seconds,
                                   help="CPU-time limit of the kernel (s).").tag(config=True)
-    sandbox_disk_mb = Integer(sandbox_mod.DEFAULT_LIMITS.disk_mb,
+    sandbox_disk_mb = Integer(DEFAULT_LIMITS.disk_mb,
                               help="Size of the kernel's writable tmpfs folders (MiB).").tag(config=True)
     skip_demo_cells = Bool(True, help="Skip the cells tagged 'demo' that no answer, grade cell or "
                            "untagged cell might read from (nmautils.course.slicing); False runs "
@@ -190,7 +190,7 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         if self.sandbox:
-            sandbox_mod.check_available()  # raises SandboxUnavailable with what to do
+            check_available()  # raises SandboxUnavailable with what to do
         self._close_unclaimed()
         # a grader's note the student wrote into the notebook never survives grading
         for cell in nb.cells:
@@ -270,7 +270,7 @@ class GuardedExecute(Execute):
         sandbox unless ``sandbox`` is False."""
         if not self.kernel_name:
             self.kernel_name = self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
-        self.km = sandbox_mod.SandboxedKernelManager(
+        self.km = SandboxedKernelManager(
             kernel_name=self.kernel_name, config=self.config, sandbox=self.sandbox,
             memory_gb=float(self.memory_limit_gb or 1024), processes=self.sandbox_processes,
             file_size_mb=self.sandbox_file_size_mb, cpu_seconds=self.sandbox_cpu_seconds,

@@ -66,17 +66,17 @@ def github_url(url: str, what: str = "the URL") -> str:
     return f"https://github.com/{match['slug']}"
 
 
-def _pyproject(repo_root: Path | None) -> dict:
-    path = resolve_root(repo_root) / "pyproject.toml"
+def _pyproject(course_root: Path | None) -> dict:
+    path = resolve_root(course_root) / "pyproject.toml"
     return tomllib.loads(path.read_text()) if path.is_file() else {}
 
 
-def home_url(repo_root: Path | None = None) -> str:
+def home_url(course_root: Path | None = None) -> str:
     """The course's repository URL: ``[project.urls] Homepage`` of ``pyproject.toml``.
 
     Parameters
     ----------
-    repo_root : Path, optional
+    course_root : Path, optional
         The course folder (default: :func:`~nmautils.course.grading.resolve_root`).
 
     Raises
@@ -84,16 +84,16 @@ def home_url(repo_root: Path | None = None) -> str:
     ValueError
         If it is missing or not a ``https://github.com/<owner>/<repo>`` address.
     """
-    url = _pyproject(repo_root).get("project", {}).get("urls", {}).get("Homepage", "")
+    url = _pyproject(course_root).get("project", {}).get("urls", {}).get("Homepage", "")
     return github_url(url, "pyproject.toml [project.urls] Homepage")
 
 
-def students_url(repo_root: Path | None = None) -> str:
+def students_url(course_root: Path | None = None) -> str:
     """The public repository of the students' edition: ``[tool.nmautils] students-url``.
 
     Parameters
     ----------
-    repo_root : Path, optional
+    course_root : Path, optional
         The course folder (default: :func:`~nmautils.course.grading.resolve_root`).
 
     Raises
@@ -101,14 +101,14 @@ def students_url(repo_root: Path | None = None) -> str:
     ValueError
         If it is missing (then ``publish`` needs ``--url``) or not a GitHub address.
     """
-    url = _pyproject(repo_root).get("tool", {}).get("nmautils", {}).get("students-url", "")
+    url = _pyproject(course_root).get("tool", {}).get("nmautils", {}).get("students-url", "")
     if not url:
         raise ValueError("no students' URL: set [tool.nmautils] students-url in the course's "
                          "pyproject.toml or pass --url https://github.com/<owner>/<repo>")
     return github_url(url, "pyproject.toml [tool.nmautils] students-url")
 
 
-def notebook_url(repo_root: Path | None = None) -> str:
+def notebook_url(course_root: Path | None = None) -> str:
     """The URL the notebooks carry: :func:`students_url` when the course has one, else
     :func:`home_url` (a course whose students use the instructor's repository itself).
 
@@ -117,8 +117,8 @@ def notebook_url(repo_root: Path | None = None) -> str:
     ValueError
         If the one it takes is not a GitHub address, or neither is set.
     """
-    tool = _pyproject(repo_root).get("tool", {}).get("nmautils", {})
-    return students_url(repo_root) if tool.get("students-url") else home_url(repo_root)
+    tool = _pyproject(course_root).get("tool", {}).get("nmautils", {})
+    return students_url(course_root) if tool.get("students-url") else home_url(course_root)
 
 
 def badge_url(home: str, assignment: str) -> str:
@@ -144,14 +144,14 @@ def apply_home_url(nb: NotebookNode, home: str) -> bool:
     return changed
 
 
-def write_home_url(names: list[str], repo_root: Path | None = None) -> list[str]:
+def write_home_url(names: list[str], course_root: Path | None = None) -> list[str]:
     """Rewrite the source notebooks of ``names`` whose URLs are not :func:`notebook_url`.
 
     Parameters
     ----------
     names : list of str
         Assignments of the course folder.
-    repo_root : Path, optional
+    course_root : Path, optional
         The course folder (default: :func:`~nmautils.course.grading.resolve_root`). Without a
         ``pyproject.toml`` there it has no URLs and nothing is rewritten.
 
@@ -160,13 +160,13 @@ def write_home_url(names: list[str], repo_root: Path | None = None) -> list[str]
     list of str
         The assignments whose source notebook was rewritten.
     """
-    root = resolve_root(repo_root)
-    if not (root / "pyproject.toml").is_file():
+    course_root = resolve_root(course_root)
+    if not (course_root / "pyproject.toml").is_file():
         return []
-    home = notebook_url(root)
+    home = notebook_url(course_root)
     changed = []
     for name in names:
-        path = root / "source" / name / f"{name}.ipynb"
+        path = course_root / "source" / name / f"{name}.ipynb"
         nb = notebooks.read(path)
         if apply_home_url(nb, home):
             notebooks.write(nb, path)

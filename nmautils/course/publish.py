@@ -106,11 +106,12 @@ def is_graded(nb: NotebookNode) -> bool:
                for c in notebooks.graded_cells(nb))
 
 
-def graded_assignments(repo_root: Path | None = None) -> list[str]:
+def graded_assignments(course_root: Path | None = None) -> list[str]:
     """The assignments of the course folder whose source notebook :func:`is_graded`."""
-    root = resolve_root(repo_root)
-    return [a for a in build.assignments(root)
-            if any(is_graded(notebooks.read(p)) for p in (root / "source" / a).glob("*.ipynb"))]
+    course_root = resolve_root(course_root)
+    return [a for a in build.assignments(course_root)
+            if any(is_graded(notebooks.read(p))
+                   for p in (course_root / "source" / a).glob("*.ipynb"))]
 
 
 # -- the student package ------------------------------------------------------------------------
@@ -147,7 +148,7 @@ def _project_from_metadata() -> dict:
     return project
 
 
-def student_package(repo_root: Path | None = None) -> StudentPackage:
+def student_package(course_root: Path | None = None) -> StudentPackage:
     """The package to publish: the course folder's own ``nmautils`` when it has this package's
     layout (``pyproject.toml`` of project ``nmautils`` beside ``nmautils/``), else the installed
     ``nmautils`` that runs these tools, with its installed metadata.
@@ -158,12 +159,12 @@ def student_package(repo_root: Path | None = None) -> StudentPackage:
         Its ``project`` keeps name, version, description, Python and licence, classifiers and
         dependencies; the optional (instructor and dev) dependencies are dropped.
     """
-    root = resolve_root(repo_root)
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and (root / "nmautils" / "__init__.py").is_file():
+    course_root = resolve_root(course_root)
+    pyproject = course_root / "pyproject.toml"
+    if pyproject.is_file() and (course_root / "nmautils" / "__init__.py").is_file():
         data = tomllib.loads(pyproject.read_text())
         if data.get("project", {}).get("name") == "nmautils":
-            return StudentPackage(root / "nmautils", _project_from_pyproject(data))
+            return StudentPackage(course_root / "nmautils", _project_from_pyproject(data))
     import nmautils
 
     return StudentPackage(Path(nmautils.__file__).resolve().parent, _project_from_metadata())
@@ -267,7 +268,7 @@ def _scan_text(path: Path) -> str:
     return json.dumps(nb, indent=1, ensure_ascii=False)
 
 
-def public_lines(repo_root: Path | None = None) -> list[str]:
+def public_lines(course_root: Path | None = None) -> list[str]:
     """Lines that the course declares public although a solution has them too:
     ``[tool.nmautils] public-lines`` of its ``pyproject.toml`` (none without one).
 
@@ -275,7 +276,7 @@ def public_lines(repo_root: Path | None = None) -> list[str]:
     such as ``if ax is None:``); the instructor lists them after reading them, so that the leak
     scan can stay strict about everything else.
     """
-    path = resolve_root(repo_root) / "pyproject.toml"
+    path = resolve_root(course_root) / "pyproject.toml"
     if not path.is_file():
         return []
     lines = tomllib.loads(path.read_text()).get("tool", {}).get("nmautils", {}).get(
@@ -283,7 +284,7 @@ def public_lines(repo_root: Path | None = None) -> list[str]:
     return [str(line) for line in lines]
 
 
-def course_secrets(repo_root: Path | None, releases: Iterable[NotebookNode]
+def course_secrets(course_root: Path | None, releases: Iterable[NotebookNode]
                    ) -> dict[str, redact.Secrets]:
     """The secret lines of every assignment of the course.
 
@@ -293,7 +294,7 @@ def course_secrets(repo_root: Path | None, releases: Iterable[NotebookNode]
 
     Parameters
     ----------
-    repo_root : Path or None
+    course_root : Path or None
         The course folder (None: :func:`~nmautils.course.grading.resolve_root`).
     releases : iterable of NotebookNode
         nbgrader's release notebooks of every assignment of the course.
@@ -303,12 +304,13 @@ def course_secrets(repo_root: Path | None, releases: Iterable[NotebookNode]
     dict of str to Secrets
         For every assignment in ``source/``, published or not.
     """
-    root = resolve_root(repo_root)
+    course_root = resolve_root(course_root)
     releases = list(releases)
-    public = public_lines(root)
+    public = public_lines(course_root)
     out = {}
-    for name in build.assignments(root):
-        sources = [notebooks.read(p) for p in sorted((root / "source" / name).glob("*.ipynb"))]
+    for name in build.assignments(course_root):
+        sources = [notebooks.read(p)
+                   for p in sorted((course_root / "source" / name).glob("*.ipynb"))]
         out[name] = redact.secrets_from_notebooks(sources, releases).without(public)
     return out
 
@@ -356,10 +358,11 @@ def _check_names(names: list[str], available: list[str], what: str) -> None:
                            f"(there are: {', '.join(available)})")
 
 
-def _prepare_out(out: Path, root: Path) -> list[str]:
+def _prepare_out(out: Path, course_root: Path) -> list[str]:
     """Check that ``out`` may receive the edition; return the files a previous one left there."""
     out = out.resolve()
-    if out == root or root.is_relative_to(out) or out.is_relative_to(root / "source"):
+    if (out == course_root or course_root.is_relative_to(out)
+            or out.is_relative_to(course_root / "source")):
         raise PublishError(f"{out} holds the course itself; publish into a folder of its own "
                            "(a clone of the students' repository)")
     if not out.exists():
@@ -377,13 +380,13 @@ def _prepare_out(out: Path, root: Path) -> list[str]:
     return []
 
 
-def _release(root: Path, names: list[str], url: str, stage: Path, others: Path) -> list[str]:
+def _release(course_root: Path, names: list[str], url: str, stage: Path, others: Path) -> list[str]:
     """nbgrader's release of every assignment, generated from copies of the sources that carry
     ``url``: ``names`` into ``stage/release``, the others into ``others`` (for the leak scan
     only); return the published assignments whose sources carried other URLs."""
     rewritten = []
-    with temporary_grading_folder(root) as course:
-        for name in build.assignments(root):
+    with temporary_grading_folder(course_root) as course:
+        for name in build.assignments(course_root):
             course.add_source(name)
             for path in sorted((course.root / "source" / name).glob("*.ipynb")):
                 nb = notebooks.read(path)
@@ -395,10 +398,10 @@ def _release(root: Path, names: list[str], url: str, stage: Path, others: Path) 
     return sorted(set(rewritten))
 
 
-def _solution(root: Path, name: str, url: str, stage: Path) -> None:
+def _solution(course_root: Path, name: str, url: str, stage: Path) -> None:
     """The built, executed solution of ``name`` into ``stage/solutions``; it must be current."""
-    path = build.solution_path(name, root)
-    if not build.solution_is_current(name, root):
+    path = build.solution_path(name, course_root)
+    if not build.solution_is_current(name, course_root):
         raise PublishError(f"solutions/{name} is missing or older than source/{name}: run "
                            "`python -m nmautils.course build` first")
     nb = notebooks.read(path)
@@ -407,7 +410,7 @@ def _solution(root: Path, name: str, url: str, stage: Path) -> None:
 
 
 def publish(out: str | Path, names: Iterable[str] | None = None, url: str | None = None,
-            with_solutions: Iterable[str] = (), repo_root: Path | None = None) -> Edition:
+            with_solutions: Iterable[str] = (), course_root: Path | None = None) -> Edition:
     """Write the students' edition of the course into ``out``.
 
     Parameters
@@ -425,7 +428,7 @@ def publish(out: str | Path, names: Iterable[str] | None = None, url: str | None
     with_solutions : iterable of str
         Practice assignments (published ones) whose executed solution from ``solutions/`` is
         added; a graded assignment (:func:`is_graded`) is refused.
-    repo_root : Path, optional
+    course_root : Path, optional
         The course folder (default: :func:`~nmautils.course.grading.resolve_root`).
 
     Returns
@@ -441,8 +444,8 @@ def publish(out: str | Path, names: Iterable[str] | None = None, url: str | None
     LeakFound
         When a secret line of the course stands in the assembled edition (nothing is written).
     """
-    root = resolve_root(repo_root).resolve()
-    available = build.assignments(root)
+    course_root = resolve_root(course_root).resolve()
+    available = build.assignments(course_root)
     names = list(dict.fromkeys(names or available))
     solved = list(dict.fromkeys(with_solutions))
     _check_names(names, available, "publish")
@@ -450,21 +453,21 @@ def publish(out: str | Path, names: Iterable[str] | None = None, url: str | None
     if set(solved) - set(names):
         raise PublishError("--with-solutions names assignments that are not published: "
                            + ", ".join(sorted(set(solved) - set(names))))
-    graded = set(graded_assignments(root))
+    graded = set(graded_assignments(course_root))
     if graded & set(solved):
         raise PublishError("refusing to publish the solution of a graded assignment: "
                            + ", ".join(sorted(graded & set(solved))))
-    url = homeurl.github_url(url, "--url") if url else homeurl.students_url(root)
+    url = homeurl.github_url(url, "--url") if url else homeurl.students_url(course_root)
     out = Path(out)
-    previous = _prepare_out(out, root)
+    previous = _prepare_out(out, course_root)
 
-    package = student_package(root)
+    package = student_package(course_root)
     with tempfile.TemporaryDirectory(prefix="nmautils-edition-") as tmp:
         stage, others = Path(tmp) / "edition", Path(tmp) / "unpublished"
         stage.mkdir()
-        rewritten = _release(root, names, url, stage, others)
+        rewritten = _release(course_root, names, url, stage, others)
         for name in solved:
-            _solution(root, name, url, stage)
+            _solution(course_root, name, url, stage)
         files = package_files(package.folder)
         for rel in files:
             text = (package.folder / rel).read_bytes()
@@ -480,7 +483,7 @@ def publish(out: str | Path, names: Iterable[str] | None = None, url: str | None
         (stage / "README.md").write_text(readme_text(url, titles, solved))
 
         releases = sorted([*(stage / "release").glob("*/*.ipynb"), *others.glob("*/*.ipynb")])
-        secrets = course_secrets(root, [notebooks.read(p) for p in releases])
+        secrets = course_secrets(course_root, [notebooks.read(p) for p in releases])
         found = scan(stage, secrets, {f"solutions/{a}": a for a in solved})
         # practice solutions share lines (a network's layers); a graded assignment's never show
         shared = [f for f in found if f[0].startswith("solutions/") and f[1] not in graded]

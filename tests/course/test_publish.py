@@ -153,17 +153,17 @@ def test_graded_assignments_are_decided_by_their_notebooks():
 
 def test_a_graded_solution_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(publish.PublishError, match=f"graded assignment: {GRADED}"):
-        publish.publish(tmp_path / "out", [GRADED], with_solutions=[GRADED], repo_root=REPO)
+        publish.publish(tmp_path / "out", [GRADED], with_solutions=[GRADED], course_root=REPO)
     with pytest.raises(publish.PublishError, match="not published"):
-        publish.publish(tmp_path / "out", [GRADED], with_solutions=[PRACTICE], repo_root=REPO)
+        publish.publish(tmp_path / "out", [GRADED], with_solutions=[PRACTICE], course_root=REPO)
     with pytest.raises(publish.PublishError, match="no such assignment"):
-        publish.publish(tmp_path / "out", ["nothing"], repo_root=REPO)
+        publish.publish(tmp_path / "out", ["nothing"], course_root=REPO)
     with pytest.raises(publish.PublishError, match="holds the course"):
-        publish.publish(REPO, [PRACTICE], repo_root=REPO)
+        publish.publish(REPO, [PRACTICE], course_root=REPO)
     foreign = tmp_path / "foreign"
     (foreign / "src").mkdir(parents=True)
     with pytest.raises(publish.PublishError, match="did not write"):
-        publish.publish(foreign, [PRACTICE], repo_root=REPO)
+        publish.publish(foreign, [PRACTICE], course_root=REPO)
     assert not (tmp_path / "out").exists()
 
 
@@ -175,9 +175,9 @@ def test_a_secret_in_the_package_refuses_the_whole_edition(tmp_path, monkeypatch
                   if notebooks.cell_kind(c) == "answer")
     (package / "hints.py").write_text('"""Hints."""\n\nEXAMPLE = """\n' + answer + '\n"""\n')
     found = publish.StudentPackage(package, publish.student_package(REPO).project)
-    monkeypatch.setattr(publish, "student_package", lambda root: found)
+    monkeypatch.setattr(publish, "student_package", lambda course_root: found)
     with pytest.raises(publish.LeakFound, match=f"nmautils/hints.py: {GRADED}"):
-        publish.publish(tmp_path / "out", [PRACTICE], repo_root=REPO)
+        publish.publish(tmp_path / "out", [PRACTICE], course_root=REPO)
     assert not (tmp_path / "out").exists()
 
 
@@ -185,13 +185,13 @@ def test_publishing_again_replaces_its_own_files_and_keeps_the_others(tmp_path):
     out = tmp_path / "out"
     (out / ".git").mkdir(parents=True)
     (out / "LICENSE").write_text("BSD")
-    first = publish.publish(out, [PRACTICE], repo_root=REPO)
+    first = publish.publish(out, [PRACTICE], course_root=REPO)
     assert first.url == homeurl.students_url(REPO) and first.rewritten == []
     assert (out / "release" / PRACTICE).is_dir()
     (out / "release" / PRACTICE / "stale.txt").write_text("not listed: kept")
 
     other = "https://github.com/someone/students"
-    second = publish.publish(out, ["tutorial3_backprop"], url=other + ".git", repo_root=REPO)
+    second = publish.publish(out, ["tutorial3_backprop"], url=other + ".git", course_root=REPO)
     assert second.url == other and second.rewritten == ["tutorial3_backprop"]
     assert not (out / "release" / PRACTICE / f"{PRACTICE}.ipynb").exists()
     assert (out / "release" / PRACTICE / "stale.txt").exists()
@@ -204,4 +204,4 @@ def test_publishing_again_replaces_its_own_files_and_keeps_the_others(tmp_path):
     marker = json.loads((out / publish.MARKER).read_text())
     assert marker["assignments"] == ["tutorial3_backprop"] and marker["url"] == other
     with pytest.raises(ValueError, match="--url"):
-        publish.publish(out, [PRACTICE], url="https://gitlab.com/a/b", repo_root=REPO)
+        publish.publish(out, [PRACTICE], url="https://gitlab.com/a/b", course_root=REPO)

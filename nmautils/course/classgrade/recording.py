@@ -35,8 +35,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import competition as competition_mod
-from .. import redact
+from .. import competition, redact
 from ..grading import CellScore, SubmissionResult
 
 #: Version of the record format (a record of another version is graded again).
@@ -218,7 +217,7 @@ class ClassGradebook:
         kept: dict[tuple[str, str, str, str], tuple] = {}
         if not self.path.is_file() or not students:
             return kept
-        spec = competition_mod.COMPETITIONS.get(self.assignment)
+        spec = competition.COMPETITIONS.get(self.assignment)
         with Gradebook(f"sqlite:///{self.path}") as gb:
             for student in students:
                 try:
@@ -257,7 +256,7 @@ class ClassGradebook:
     def _put(self, gb, result: SubmissionResult) -> None:
         gb.update_or_create_student(result.student)
         submission = gb.update_or_create_submission(self.assignment, result.student)
-        spec = competition_mod.COMPETITIONS.get(self.assignment)
+        spec = competition.COMPETITIONS.get(self.assignment)
         # the submission's grades in one query (find_grade would make one per cell)
         for notebook in submission.notebooks:
             for grade in notebook.grades:
@@ -375,7 +374,7 @@ def recorded_seed(out: Path, assignment: str) -> tuple[int, bool] | None:
         record = json.loads((Path(out) / "competition.json").read_text())
         if record.get("assignment") != assignment:
             return None
-        return competition_mod.check_seed(int(record["seed"])), bool(record.get("drawn"))
+        return competition.check_seed(int(record["seed"])), bool(record.get("drawn"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -386,7 +385,7 @@ def record_competition(assignment: str, seed: int, drawn: bool, winners: list[st
     by its owner only; return the file."""
     path = Path(out) / "competition.json"
     record = {"assignment": assignment, "seed": str(seed),
-              "fingerprint": competition_mod.fingerprint(seed), "drawn": drawn,
+              "fingerprint": competition.fingerprint(seed), "drawn": drawn,
               "winners": winners}
     atomic_write(path, json.dumps(record, indent=1).encode(), mode=0o600)
     return path

@@ -11,7 +11,7 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .. import competition as competition_mod
+from .. import competition
 from ..grading import SubmissionResult
 from .intake import first_line
 
@@ -100,7 +100,7 @@ def award_competition(assignment: str, grades: list[SubmissionResult],
     list of str
         The winners (all of them on a tie; none when nobody has a result on that set).
     """
-    spec = competition_mod.COMPETITIONS.get(assignment)
+    spec = competition.COMPETITIONS.get(assignment)
     if spec is None:
         return []
     ok = [g.competition for g in grades if (g.competition or {}).get("status") == "ok"]
@@ -112,7 +112,7 @@ def award_competition(assignment: str, grades: list[SubmissionResult],
         record = g.competition or {}
         same_set = record.get("fingerprint") == fingerprint
         errors[g.student] = record.get("mse") if record.get("status") == "ok" and same_set else None
-    best = competition_mod.winners(errors)
+    best = competition.winners(errors)
     for g in grades:
         record = g.competition or {}
         g.extra_credit = spec.bonus if g.student in best else 0.0
@@ -137,7 +137,7 @@ def competition_line(seed_fingerprint: str, drawn: bool, file_name: str) -> str:
     """The report's line about the competition seed: where it is kept, never the seed."""
     origin = "drawn for this run" if drawn else "given (--competition-seed)"
     return (f"competition seed: {origin} (recorded in {file_name} and in the autograded "
-            f"notebooks' metadata '{competition_mod.METADATA_KEY}'), fingerprint "
+            f"notebooks' metadata '{competition.METADATA_KEY}'), fingerprint "
             f"{seed_fingerprint}")
 
 

@@ -13,8 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import competition as competition_mod
-from .. import redact
+from .. import competition, redact
 from ..grading import GradingFolder, SubmissionResult, resolve_root
 from ..verdicts import GRADING_VARIABLES
 from . import recording, reports, scheduling
@@ -22,20 +21,20 @@ from .intake import content_hash, find_students, pack_submission, zero_scores
 from .worker import ClassContext, SubmissionTask, pack_template
 
 
-def make_template(assignment: str, root: Path, repo_root: Path | None = None) -> Path:
+def make_template(assignment: str, root: Path, course_root: Path | None = None) -> Path:
     """Generate ``assignment`` once into a course folder that every task copies, with the
     course's ``nbgrader_config.py`` (workers read the configuration from there)."""
-    folder = GradingFolder(root, repo_root)
+    folder = GradingFolder(root, course_root)
     folder.add_source(assignment)
     folder.generate(assignment)
     folder.warm_caches(assignment)  # the model answer's kernel below reads the cache read-only
-    shutil.copy2(folder.repo_root / "nbgrader_config.py", Path(root) / "nbgrader_config.py")
+    shutil.copy2(folder.course_root / "nbgrader_config.py", Path(root) / "nbgrader_config.py")
     return Path(root)
 
 
 def prime_references(template: Path, assignment: str, fixture_seed: int,
                      timeout: int | None = None, sandbox: bool = True,
-                     repo_root: Path | None = None) -> dict[str, dict]:
+                     course_root: Path | None = None) -> dict[str, dict]:
     """Compute, once for the class run, what the model answer reports in every hidden test of
     ``assignment`` on the fixtures of ``fixture_seed``; keep it in this process's cache and
     return it for the tasks.
@@ -48,7 +47,7 @@ def prime_references(template: Path, assignment: str, fixture_seed: int,
     from .. import verdicts
     from ..guard import compute_references
 
-    config = GradingFolder(template, repo_root, timeout=timeout, sandbox=sandbox).config
+    config = GradingFolder(template, course_root, timeout=timeout, sandbox=sandbox).config
     found = {}
     for path in sorted((Path(template) / "source" / assignment).glob("*.ipynb")):
         text = path.read_text()
@@ -63,15 +62,15 @@ def _competition_seed(assignment: str, out: Path, given: int | None) -> tuple[in
     earlier run recorded in ``out`` (a resumed run ranks everyone on one held-out set), else a
     new one."""
     if given is not None:
-        return competition_mod.check_seed(given), False
-    return recording.recorded_seed(out, assignment) or (competition_mod.draw_seed(), True)
+        return competition.check_seed(given), False
+    return recording.recorded_seed(out, assignment) or (competition.draw_seed(), True)
 
 
 def make_context(template: Path, assignment: str, *, timeout: int | None = None,
                  submission_timeout: int | None = None, feedback: bool = False,
                  sandbox: bool = True, competition_seed: int | None = None,
                  guard_settings: dict | None = None, environment: dict | None = None,
-                 repo_root: Path | None = None) -> ClassContext:
+                 course_root: Path | None = None) -> ClassContext:
     """What every task of a class run shares: the template packed, the model answer's values on
     a fixture seed drawn here (:func:`prime_references`), a new key for competition results.
 
@@ -85,7 +84,7 @@ def make_context(template: Path, assignment: str, *, timeout: int | None = None,
     return ClassContext(
         assignment=assignment, template=packed, template_hash=hashlib.sha256(packed).hexdigest(),
         references=prime_references(template, assignment, fixture_seed, timeout, sandbox,
-                                    repo_root),
+                                    course_root),
         fixture_seed=fixture_seed, timeout=timeout, submission_timeout=submission_timeout,
         feedback=feedback, sandbox=sandbox, competition_seed=competition_seed,
         competition_key=secrets.token_hex(16), guard_settings=dict(guard_settings or {}),
@@ -153,8 +152,8 @@ class _Bookkeeping:
         """The competition's bonus from every record (it needs everyone's result)."""
         assignment = self.recorder.assignment
         final = [copy.deepcopy(self.results[s]) for s in self.students if s in self.results]
-        best = reports.award_competition(assignment, final, competition_mod.fingerprint(seed))
-        if assignment in competition_mod.COMPETITIONS:
+        best = reports.award_competition(assignment, final, competition.fingerprint(seed))
+        if assignment in competition.COMPETITIONS:
             for grade in final:
                 self.recorder.gradebook.put(grade)
             recording.record_competition(assignment, seed, drawn, best, self.recorder.out)
@@ -170,7 +169,7 @@ def _progress(total: int, assignment: str, enabled: bool):
 
 def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                 timeout: int | None = None, feedback: bool = False, sandbox: bool = True,
-                repo_root: Path | None = None, students: list[str] | None = None,
+                course_root: Path | None = None, students: list[str] | None = None,
                 competition_seed: int | None = None,
                 submission_timeout: int | None = None,
                 guard_settings: dict | None = None, *, scheduler: str | None = None,
@@ -198,7 +197,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
         Also write sanitised HTML feedback.
     sandbox : bool
         Run every kernel in the sandbox (refused when none can be made here or on a worker).
-    repo_root : Path, optional
+    course_root : Path, optional
         The course folder (default: :func:`~nmautils.course.grading.resolve_root`).
     students : list of str, optional
         Grade only these (default: every folder of ``submitted``).
@@ -232,8 +231,8 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
         When another grader is writing ``out``.
     """
     submitted, out = Path(submitted), Path(out)
-    repo_root = resolve_root(repo_root)
-    spec = competition_mod.COMPETITIONS.get(assignment)
+    course_root = resolve_root(course_root)
+    spec = competition.COMPETITIONS.get(assignment)
     if sandbox:
         from ..sandbox import check_available
 
@@ -244,12 +243,12 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
     started = time.perf_counter()
     environment = _environment()
     with tempfile.TemporaryDirectory(prefix="classgrade-") as tmp:
-        template = make_template(assignment, Path(tmp) / "template", repo_root)
+        template = make_template(assignment, Path(tmp) / "template", course_root)
         settings = {"timeout": timeout, "submission_timeout": submission_timeout,
                     "feedback": feedback, "sandbox": sandbox,
                     "guard_settings": dict(guard_settings or {}), "environment": environment,
                     "config": (template / "nbgrader_config.py").read_text(),
-                    "competition": competition_mod.fingerprint(seed) if spec else None}
+                    "competition": competition.fingerprint(seed) if spec else None}
         recorder = recording.Recorder(out, assignment, run,
                                       redact.secrets_for_assignment(template, assignment))
         try:
@@ -263,7 +262,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
             if spec is not None:
                 recording.record_competition(assignment, seed, drawn, [], out)
                 result.competition = reports.competition_line(
-                    competition_mod.fingerprint(seed), drawn, "competition.json")
+                    competition.fingerprint(seed), drawn, "competition.json")
             if progress and result.skipped:
                 print(f"skipped {result.skipped} submissions graded before (same files, "
                       "assignment version and settings)", file=sys.stderr)
@@ -271,7 +270,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                 context = make_context(
                     template, assignment, timeout=timeout, submission_timeout=submission_timeout,
                     feedback=feedback, sandbox=sandbox, competition_seed=seed if spec else None,
-                    guard_settings=guard_settings, environment=environment, repo_root=repo_root)
+                    guard_settings=guard_settings, environment=environment, course_root=course_root)
                 sent: dict[str, str] = {}  # student -> hash of the files their task carried
 
                 def tasks():
@@ -300,7 +299,7 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
 
 
 def main(assignment: str, submitted: str, out: str, workers: int, timeout: int | None,
-         feedback: bool, sandbox: bool = True, root: str | None = None,
+         feedback: bool, sandbox: bool = True, course_root: str | None = None,
          competition_seed: int | None = None, submission_timeout: int | None = None,
          scheduler: str | None = None, regrade: bool = False,
          retry_failed: bool = False) -> int:
@@ -311,15 +310,15 @@ def main(assignment: str, submitted: str, out: str, workers: int, timeout: int |
 
     if competition_seed is not None:
         try:
-            competition_mod.check_seed(competition_seed)
+            competition.check_seed(competition_seed)
         except (TypeError, ValueError) as exc:
             print(f"error: {exc}")
             return 2
     try:
-        course_root = find_course_root(root)
+        course_root = find_course_root(course_root)
         result = grade_class(assignment, Path(submitted), Path(out), workers=workers,
                              timeout=timeout, feedback=feedback, sandbox=sandbox,
-                             repo_root=course_root, competition_seed=competition_seed,
+                             course_root=course_root, competition_seed=competition_seed,
                              submission_timeout=submission_timeout, scheduler=scheduler,
                              regrade=regrade, retry_failed=retry_failed, progress=True)
     except (SandboxUnavailable, CourseNotFound, recording.OutputBusy) as exc:

@@ -23,8 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import competition as competition_mod
-from .. import notebooks, redact
+from .. import competition, notebooks, redact
 from ..grading import GradingFolder, SubmissionResult, environment
 from .intake import first_line, intake, zero_scores
 
@@ -224,17 +223,17 @@ def autograde(folder: GradingFolder, context: ClassContext, student: str,
     for path in sorted(graded.glob("*.ipynb")):
         nb = notebooks.read(path)
         grade.messages.extend(_cell_messages(nb, grade, secret_lines))
-        if assignment in competition_mod.COMPETITIONS:
-            record = nb.metadata.get(competition_mod.METADATA_KEY)
-            grade.competition = competition_mod.verified(record, context.competition_key)
+        if assignment in competition.COMPETITIONS:
+            record = nb.metadata.get(competition.METADATA_KEY)
+            grade.competition = competition.verified(record, context.competition_key)
             if record is not None and grade.competition is None:
                 grade.messages.append("competition: the result is not signed by this grading "
                                       "run; ignored")
     files = _files_under(graded, "autograded")
     if context.feedback:
-        from .. import feedback as feedback_mod
+        from .. import feedback
 
-        for html in feedback_mod.generate(folder, assignment, student):
+        for html in feedback.generate(folder, assignment, student):
             files[f"feedback/{html.name}"] = html.read_bytes()
     return files
 
