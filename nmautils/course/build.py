@@ -42,9 +42,8 @@ EXECUTION_ENV = {
 #: elementwise ops), one thread (no reductions split across threads, other BLAS blocking), MKL's
 #: BLAS and oneDNN's convolutions capped at AVX2 (other GEMM and convolution kernels), and numpy's
 #: OpenBLAS on one thread with its Haswell (AVX2) kernels. torch's scalar kernels
-#: (``ATEN_CPU_CAPABILITY=default``) were used before; they made the encoding model's training
-#: step six times slower (1712 ms against 289 ms per step on one core, measured: ``torch.sign``
-#: alone took 1.2 s per step), which CI cannot afford. Capping MKL at AVX or SSE4.2 would be
+#: (``ATEN_CPU_CAPABILITY=default``) are not used: they make training several times slower,
+#: which CI cannot afford. Capping MKL at AVX or SSE4.2 would be
 #: slower still and makes MKL print a deprecation warning into the notebook. Stored text outputs
 #: must come out the same under both; CI runs the second through
 #: ``python -m nmautils.course main --config generic`` (tests/course/test_main_job.py).
@@ -284,7 +283,8 @@ def verify(names: list[str] | None = None, out_root: Path | None = None,
     results = build(names, course_root, out_root=out_root, config=config)
     diffs: list[str] = []
     for name in names:
-        fresh_release, committed_release = out_root / "release" / name, course_root / "release" / name
+        fresh_release = out_root / "release" / name
+        committed_release = course_root / "release" / name
         for path in sorted(p for p in fresh_release.rglob("*") if p.is_file()):
             rel = path.relative_to(fresh_release)
             other = committed_release / rel

@@ -25,9 +25,10 @@ and random, the tilts are no known grid whose order alone would give them away.
 How a score is made, and why a submission cannot fake it
 ---------------------------------------------------------
 
-1. :class:`nmautils.course.guard.GuardedExecute` runs the student's notebook as usual. After the
-   last cell it makes the held-out set **in the grader's process**, writes only the *responses*
-   to a file in the kernel's private socket folder, resets the kernel's state
+1. :class:`nmautils.course.guard.GuardedExecute` runs the student's notebook as usual and hands
+   its kernel on to :class:`nmautils.course.score_competition.ScoreCompetition`, which makes the
+   held-out set **in the grader's process**, writes only the *responses* to a file in the
+   kernel's private socket folder, resets the kernel's state
    (:func:`nmautils.course.kernel_guard.reset`) and runs :func:`kernel_code`, which calls
    ``predict`` once and hands back its numbers.
 2. The grader computes the mean squared error itself (:func:`mse`) against tilts that never
@@ -61,7 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
-#: Notebook metadata key under which GuardedExecute stores the signed result.
+#: Notebook metadata key under which ScoreCompetition stores the signed result.
 METADATA_KEY = "nmautils_competition"
 #: Bits of a seed the grader draws.
 SEED_BITS = 128
@@ -71,7 +72,7 @@ MIN_SEED = 2**64
 MIN_ROWS, MAX_ROWS = 180, 240
 #: Seconds ``predict`` may take.
 DEFAULT_TIMEOUT = 60
-#: Name of the kernel variable that holds the JSON answer of :data:`KERNEL_CODE`.
+#: Name of the kernel variable that holds the JSON answer of :func:`kernel_code`.
 RESULT_NAME = "__grader_competition__"
 
 

@@ -232,10 +232,9 @@ def thread_budget(parallel: int) -> dict[str, str]:
 
     Each kernel gets ``available_cores() // parallel`` threads (at least one), so that kernels
     running side by side never ask for more threads than there are cores: on a 2-core machine,
-    two kernels with two threads each spend most of their time waiting for each other (1000
-    small training steps: 11 s instead of 2 s, measured). Stored outputs do not depend on the
-    thread count (CI checks them under one thread and under all cores). A value the user set
-    in the environment wins.
+    two kernels with two threads each spend most of their time waiting for each other. Stored
+    outputs do not depend on the thread count (CI checks them under one thread and under all
+    cores). A value the user set in the environment wins.
 
     Parameters
     ----------
@@ -416,7 +415,7 @@ def warm_caches(nb: NotebookNode) -> int:
 
     Grading kernels see the data cache read-only (a student must not be able to change what the
     next student's kernel reads), so without this every graded notebook simulates tutorial 3's
-    walks again (about 4 s each in the sandbox). Only literal calls of the instructor's functions
+    walks again. Only literal calls of the instructor's functions
     are made; a call that fails is skipped (the kernel will then report it).
     """
     import ast
