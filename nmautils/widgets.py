@@ -84,26 +84,20 @@ def browse_ranks(
                              layout=w.Layout(width="180px"))
     syncing = False  # one control is being set from the other: do not echo the change back
 
-    def slider_moved(change: dict) -> None:
-        nonlocal syncing
-        if not syncing:
-            syncing = True
-            try:
-                exact.value = _rank_at(change["new"], n)
-            finally:
-                syncing = False
+    def follow(target, convert):
+        """An observer that sets ``target`` to ``convert`` of the observed control's new value."""
+        def changed(change: dict) -> None:
+            nonlocal syncing
+            if not syncing:
+                syncing = True
+                try:
+                    target.value = convert(change["new"])
+                finally:
+                    syncing = False
+        return changed
 
-    def rank_typed(change: dict) -> None:
-        nonlocal syncing
-        if not syncing:
-            syncing = True
-            try:
-                slider.value = _percentile_of(change["new"], n)
-            finally:
-                syncing = False
-
-    slider.observe(slider_moved, names="value")
-    exact.observe(rank_typed, names="value")
+    slider.observe(follow(exact, lambda percentile: _rank_at(percentile, n)), names="value")
+    exact.observe(follow(slider, lambda rank: _percentile_of(rank, n)), names="value")
     output = w.interactive_output(lambda rank: show(int(rank)), {"rank": exact})
     browser = w.VBox([w.HBox([slider, exact]), output])
     if display:
