@@ -146,7 +146,7 @@ def scaling(n: int, rounds: int, overhead_tasks: int) -> tuple[float, float | No
         tmp = Path(tmp)
         folder = write_class(assignment, tmp / "submitted", n)
         template = classgrade.make_template(assignment, tmp / "template", REPO)
-        context = classgrade.make_context(template, assignment, repo_root=REPO)
+        context = classgrade.make_context(template, assignment)
         with scheduling.dask_client(1) as one, scheduling.dask_client(2) as two:
             clients = {1: one, 2: two}
             for workers, client in clients.items():  # warm-up: one task per worker
@@ -207,7 +207,7 @@ def sandbox_cost(n: int, repeats: int) -> tuple[float, dict[str, float]]:
         def grade(flag: bool):
             return lambda: classgrade.grade_class(assignment, tmp / "submitted",
                                                   tmp / f"out-{flag}", workers=1, sandbox=flag,
-                                                  regrade=True, repo_root=REPO)
+                                                  regrade=True)
 
         grade(True)()  # warm-up: imports, page cache
         seconds, ratios = interleaved({"plain": grade(False), "sandboxed": grade(True)}, repeats)
@@ -220,8 +220,7 @@ def per_submission(assignment: str) -> tuple[float, SubmissionResult, dict[str, 
     with tempfile.TemporaryDirectory(prefix="bench-classgrade-") as tmp:
         tmp = Path(tmp)
         write_class(assignment, tmp / "submitted", 2)
-        result = classgrade.grade_class(assignment, tmp / "submitted", tmp / "out", workers=1,
-                                        repo_root=REPO)
+        result = classgrade.grade_class(assignment, tmp / "submitted", tmp / "out", workers=1)
         graded = tmp / "out" / "autograded" / "s000" / assignment
         files = {f"autograded/{p.name}": p.read_bytes() for p in graded.iterdir()}
         return (sum(g.seconds for g in result.grades) / len(result.grades), result.grades[0],
