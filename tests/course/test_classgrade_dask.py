@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,7 +30,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from grading_harness import grading_environment, source_and_release, write_class
+from grading_harness import (
+    gradebook_auto_scores,
+    grading_environment,
+    source_and_release,
+    write_class,
+)
 
 from nmautils.course import classgrade, notebooks, sandbox
 from nmautils.course.classgrade import recording, worker
@@ -208,20 +212,6 @@ def on_cluster(klass, cluster, tmp_path_factory):
     return found["result"], out, (student, address)
 
 
-def _gradebook_scores(path: Path) -> dict[str, float]:
-    db = sqlite3.connect(path)
-    try:
-        rows = db.execute(
-            "SELECT student.id, SUM(COALESCE(grade.auto_score, 0)) FROM grade "
-            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id"
-        ).fetchall()
-    finally:
-        db.close()
-    return {s: float(v) for s, v in rows}
-
-
 def _grade_command(submitted: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "nmautils.course", "grade", ASSIGNMENT, str(submitted),
             "--workers", "2", "--out", str(out), "--timeout", str(CELL_TIMEOUT),
@@ -348,13 +338,13 @@ def test_a_killed_grader_resumes_without_regrading(embedded):
 def test_the_resumed_gradebook_has_the_clusters_scores(embedded, on_cluster):
     out = embedded[0]
     result, _, _ = on_cluster
-    scores = _gradebook_scores(out / "gradebook.db")
+    scores = gradebook_auto_scores(out / "gradebook.db")
     expected = {g.student: g.score for g in result.grades if g.student != "poison"}
     assert {s: v for s, v in scores.items() if s != "poison"} == expected
     # the crashing student loses only the exercise whose cell kills the kernel
     assert expected["full"] == scores["poison"] > expected["crashing"] > expected["blank"] == 0
     assert expected["hostile"] < expected["full"]
-    assert _gradebook_scores(on_cluster[1] / "gradebook.db") == {**expected, "poison": 0.0}
+    assert gradebook_auto_scores(on_cluster[1] / "gradebook.db") == {**expected, "poison": 0.0}
 
 
 # -- pieces, without grading -----------------------------------------------------------------------

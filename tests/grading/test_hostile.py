@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import tempfile
 import threading
 import time
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from grading_harness import grading_environment
+from grading_harness import gradebook_auto_scores, grading_environment
 from hostile_catalogue import ASSIGNMENT, CELL_TIMEOUT, FIRST_ANSWER, SUBMISSION_TIMEOUT
 from hostile_catalogue import CATALOGUE as BASE_CATALOGUE
 from hostile_leaks import LEAK_CASES
@@ -141,17 +140,9 @@ def hostile_run():
         finally:
             listener.close()
         pwned = _pwned_files([REPO_ROOT / "source", REPO_ROOT / "release", out, submitted])
-        db = sqlite3.connect(out / "gradebook.db")
-        rows = db.execute(
-            "SELECT student.id, SUM(COALESCE(grade.auto_score, 0)) FROM grade "
-            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id"
-        ).fetchall()
-        db.close()
         run = HostileRun(tmp, out, submitted, {g.student: g for g in result.grades},
                          listener.connections, running_after, running_later, pwned,
-                         {s: float(v) for s, v in rows})
+                         gradebook_auto_scores(out / "gradebook.db"))
         yield run
         for path in pwned:  # never leave a planted file behind, even when the test fails
             Path(path).unlink(missing_ok=True)

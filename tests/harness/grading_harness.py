@@ -125,3 +125,21 @@ def describe(run: GradingRun, submission: str) -> str:
         flag = "" if exp[cell] == act[cell] else "   <-- differs"
         lines.append(f"  {cell:40s} expected {exp[cell]:g}  got {act[cell]}{flag}")
     return "\n".join(lines)
+
+
+def gradebook_auto_scores(path: Path) -> dict[str, float]:
+    """Each student's summed autograded score in the nbgrader gradebook at ``path``, read with
+    plain SQL (no nbgrader objects kept open across the tests)."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute(
+            "SELECT student.id, SUM(COALESCE(grade.auto_score, 0)) FROM grade "
+            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id"
+        ).fetchall()
+    finally:
+        db.close()
+    return {s: float(v) for s, v in rows}
