@@ -52,7 +52,7 @@ def _encoding(n_iter: int):
     def train(device: str) -> list[float]:
         net = copy.deepcopy(start)
         losses, _ = train_full_batch(
-            net, nn.MSELoss(), x, y, n_iter=n_iter, learning_rate=2.0, momentum=0.9,
+            net, nn.MSELoss(), x, y, n_epochs=n_iter, learning_rate=2.0, momentum=0.9,
             L2_penalty=5e-4, L1_penalty=1e-6, penalized=[net.out_layer.weight], test_data=x,
             test_labels=y_test, device=device, progress=False)
         return list(losses)
@@ -70,7 +70,7 @@ def _classifier(n_iter: int):
     def train(device: str) -> list[float]:
         net = copy.deepcopy(start)
         losses, _ = train_full_batch(
-            net, nn.NLLLoss(), x, labels, n_iter=n_iter, learning_rate=1e-4, L2_penalty=1e-4,
+            net, nn.NLLLoss(), x, labels, n_epochs=n_iter, learning_rate=1e-4, L2_penalty=1e-4,
             L1_penalty=1e-4, penalized=[net.in_layer.weight], test_data=x, test_labels=labels,
             device=device, progress=False)
         return list(losses)

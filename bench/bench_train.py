@@ -154,7 +154,7 @@ def overhead_full_batch(device, quick: bool) -> float:
     def run_nmautils():
         net = fresh()
         return train_full_batch(
-            net, nn.NLLLoss(), x, y, n_iter=n_iter, learning_rate=settings["lr"],
+            net, nn.NLLLoss(), x, y, n_epochs=n_iter, learning_rate=settings["lr"],
             momentum=settings["momentum"], L2_penalty=settings["L2"],
             L1_penalty=settings["L1"], penalized=[net.in_layer.weight], test_data=x_test,
             test_labels=y_test, device=device, progress=False,
@@ -275,7 +275,7 @@ def encoding_figures(device, quick: bool, only: str | None) -> None:
     def run_nmautils():
         net = fresh()
         return train_full_batch(
-            net, nn.MSELoss(), x, y, n_iter=n_iter, learning_rate=lr, momentum=0.9,
+            net, nn.MSELoss(), x, y, n_epochs=n_iter, learning_rate=lr, momentum=0.9,
             L2_penalty=L2, L1_penalty=L1, penalized=[net.out_layer.weight], test_data=x,
             test_labels=y_test, device=device, progress=False,
         )

@@ -64,7 +64,7 @@ def surrogate_values() -> dict[str, str]:
         out["untrained MSE, M=10, 20 stimuli (deg^2)"] = f"{nn.MSELoss()(net(r), ori).item():.2f}"
     set_seed(1)
     net = ReLUNet(n_neurons, 10)
-    losses, _ = train_full_batch(net, nn.MSELoss(), r_tr, s_tr, n_iter=50, learning_rate=1e-4)
+    losses, _ = train_full_batch(net, nn.MSELoss(), r_tr, s_tr, n_epochs=50, learning_rate=1e-4)
     # the loss before step k+1 is the loss after k steps
     after = [losses[k] if k < len(losses) else float("nan") for k in (10, 20, 30, 40)]
     with torch.no_grad():

@@ -341,7 +341,7 @@ def train_full_batch(
     loss_fn: LossFn,
     train_data: torch.Tensor,
     train_labels: torch.Tensor,
-    n_iter: int = 50,
+    n_epochs: int = 50,
     learning_rate: float = 1e-4,
     *,
     momentum: float = 0.0,
@@ -355,7 +355,8 @@ def train_full_batch(
 ) -> tuple[list[float], list[float] | None]:
     """Train a network by full-batch gradient descent (``optim.SGD``).
 
-    Each iteration runs the whole training set through ``net``, computes
+    Each epoch runs the whole training set through ``net`` (full batch: one epoch is one gradient
+    step), computes
     ``loss_fn(net(train_data), train_labels)``, adds the gradient of the penalty
     ``L2_penalty * sum(w ** 2) + L1_penalty * sum(|w|)`` over the ``penalized`` parameters, and
     takes one SGD step.
@@ -376,8 +377,8 @@ def train_full_batch(
         ``loss_fn(output, labels)`` returning a scalar tensor, e.g. ``nn.MSELoss()``.
     train_data, train_labels : torch.Tensor
         Inputs ``(n_samples, ...)`` and targets ``(n_samples, ...)``.
-    n_iter : int
-        Number of gradient steps.
+    n_epochs : int
+        Number of epochs; with the full batch, each epoch is one gradient step.
     learning_rate : float
         SGD learning rate (> 0).
     momentum : float
@@ -399,10 +400,10 @@ def train_full_batch(
     Returns
     -------
     train_losses : list of float
-        The data loss ``loss_fn(net(train_data), train_labels)`` at each iteration, computed
-        before that iteration's step; the penalty is NOT included.
+        The data loss ``loss_fn(net(train_data), train_labels)`` at each epoch, computed
+        before that epoch's step; the penalty is NOT included.
     test_losses : list of float or None
-        The test loss after each iteration's step, or None without test data.
+        The test loss after each epoch's step, or None without test data.
 
     Notes
     -----
@@ -416,7 +417,7 @@ def train_full_batch(
     >>> y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
     >>> net = nn.Linear(3, 1)
     >>> train_losses, test_losses = train_full_batch(
-    ...     net, nn.MSELoss(), x, y, n_iter=100, learning_rate=0.1, device="cpu", progress=False)
+    ...     net, nn.MSELoss(), x, y, n_epochs=100, learning_rate=0.1, device="cpu", progress=False)
     >>> len(train_losses), test_losses, train_losses[-1] < 1e-3 * train_losses[0]
     (100, None, True)
     """
@@ -425,7 +426,7 @@ def train_full_batch(
         raise ValueError("test_data and test_labels should be given together (or neither).")
     if test_data is not None:
         _check_tensor_pair(test_data, test_labels, "test")
-    n_iter = check_positive_int(n_iter, "n_iter")
+    n_epochs = check_positive_int(n_epochs, "n_epochs")
     learning_rate = _check_rate(learning_rate, "learning_rate", positive=True)
     momentum = _check_rate(momentum, "momentum", positive=False)
     L2 = _check_rate(L2_penalty, "L2_penalty", positive=False)
@@ -447,8 +448,8 @@ def train_full_batch(
         train_hist: list[torch.Tensor] = []
         test_hist: list[torch.Tensor] = []
 
-        steps, bar = _progress_bar(range(n_iter), progress, n_iter, unit="it")
-        refresh = max(1, n_iter // 50)
+        steps, bar = _progress_bar(range(n_epochs), progress, n_epochs, unit="epoch")
+        refresh = max(1, n_epochs // 50)
 
         # When the test inputs are the training inputs (the encoding model sees the same 60
         # gratings with train and test responses) and the net behaves the same in train and eval
@@ -475,13 +476,13 @@ def train_full_batch(
             optimizer.step()
             train_hist.append(loss.detach())
 
-            if has_test and (not shared_inputs or i == n_iter - 1):
+            if has_test and (not shared_inputs or i == n_epochs - 1):
                 net.eval()
                 with torch.no_grad():
                     test_hist.append(_scalar_loss(loss_fn(net(x_test), y_test)).detach())
                 net.train()
 
-            if bar is not None and (i % refresh == 0 or i == n_iter - 1):
+            if bar is not None and (i % refresh == 0 or i == n_epochs - 1):
                 shown = {"train": f"{train_hist[-1].item():.4g}"}
                 if test_hist:
                     shown["test"] = f"{test_hist[-1].item():.4g}"

@@ -81,7 +81,7 @@ def test_pick_device_bad_input():
 def test_full_batch_losses_decrease():
     x, y = _regression()
     net = _net()
-    losses, test_losses = train_full_batch(net, nn.MSELoss(), x, y, n_iter=60, learning_rate=0.05)
+    losses, test_losses = train_full_batch(net, nn.MSELoss(), x, y, n_epochs=60, learning_rate=0.05)
     assert len(losses) == 60 and test_losses is None
     assert all(isinstance(v, float) for v in losses)
     assert losses[-1] < 0.2 * losses[0]
@@ -126,7 +126,7 @@ def test_full_batch_matches_bare_loop(momentum, L2, L1, which):
         nn.MSELoss(),
         x,
         y,
-        n_iter=25,
+        n_epochs=25,
         learning_rate=0.02,
         momentum=momentum,
         L2_penalty=L2,
@@ -167,7 +167,7 @@ def test_full_batch_float32_fused_close_to_bare_loop_without_penalty():
     x, y = _regression()
     net, ref = _net(), _net()
     losses, _ = train_full_batch(
-        net, nn.MSELoss(), x, y, n_iter=10, learning_rate=0.01, momentum=0.9, device="cpu"
+        net, nn.MSELoss(), x, y, n_epochs=10, learning_rate=0.01, momentum=0.9, device="cpu"
     )
     ref_losses, _ = _reference_loop(ref, nn.MSELoss(), x, y, 10, 0.01, 0.9, 0, 0, [], x, y)
     np.testing.assert_allclose(losses, ref_losses, rtol=FUSED_RTOL)
@@ -196,7 +196,7 @@ def test_fused_penalty_momentum_update_agrees_with_naive_loop():
     net = nn.Sequential(nn.Linear(64, 500))
     nn.init.normal_(net[0].weight, std=0.01)
     ref, init = copy.deepcopy(net), copy.deepcopy(net)
-    train_full_batch(net, nn.MSELoss(), x, y, n_iter=20, learning_rate=2.0, momentum=0.9,
+    train_full_batch(net, nn.MSELoss(), x, y, n_epochs=20, learning_rate=2.0, momentum=0.9,
                      L2_penalty=5e-4, L1_penalty=1e-6, penalized=[net[0].weight], device="cpu",
                      progress=False)
     _naive_penalty_loop(ref, x, y, 20, 2.0, 0.9, 5e-4, 1e-6, ref[0].weight)
@@ -214,7 +214,7 @@ def test_full_batch_penalty_in_float32_close_to_autograd_form():
         nn.MSELoss(),
         x,
         y,
-        n_iter=20,
+        n_epochs=20,
         learning_rate=0.02,
         momentum=0.9,
         L2_penalty=1e-2,
@@ -238,7 +238,7 @@ def test_full_batch_test_loss_without_grad_and_in_eval_mode():
     net = _net()
     net.eval()  # the caller's mode is restored at the end
     _, test_losses = train_full_batch(
-        net, loss_fn, x, y, n_iter=3, learning_rate=0.01, test_data=x[:10], test_labels=y[:10]
+        net, loss_fn, x, y, n_epochs=3, learning_rate=0.01, test_data=x[:10], test_labels=y[:10]
     )
     assert len(test_losses) == 3
     assert seen[0] == (True, True, True, 40)
@@ -250,12 +250,12 @@ def test_full_batch_test_loss_without_grad_and_in_eval_mode():
 def test_full_batch_net_stays_on_its_device(monkeypatch):
     x, y = _regression()
     net = _net()
-    train_full_batch(net, nn.MSELoss(), x, y, n_iter=2, device="cpu")
+    train_full_batch(net, nn.MSELoss(), x, y, n_epochs=2, device="cpu")
     assert all(p.device.type == "cpu" for p in net.parameters())
     with pytest.raises(ValueError, match="meta"):
-        train_full_batch(net, nn.MSELoss(), x, y, n_iter=2, device="meta")
+        train_full_batch(net, nn.MSELoss(), x, y, n_epochs=2, device="meta")
     with pytest.raises(ValueError, match="not a device name"):
-        train_full_batch(net, nn.MSELoss(), x, y, n_iter=2, device="nonsense")
+        train_full_batch(net, nn.MSELoss(), x, y, n_epochs=2, device="nonsense")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -264,7 +264,7 @@ def test_full_batch_on_gpu_returns_net_to_cpu():
     x_test, y_test = _regression(n=15, seed=1)
     net, ref = _net(), _net()
     kwargs = dict(
-        n_iter=20,
+        n_epochs=20,
         learning_rate=0.02,
         momentum=0.9,
         L2_penalty=1e-2,
@@ -292,12 +292,12 @@ def test_full_batch_progress_rules(monkeypatch, capsys):
     x, y = _regression(n=10)
     net = _net()
     monkeypatch.setenv("NMAUTILS_PROGRESS", "auto")
-    train_full_batch(net, nn.MSELoss(), x, y, n_iter=3, progress=True)
+    train_full_batch(net, nn.MSELoss(), x, y, n_epochs=3, progress=True)
     assert "training" in capsys.readouterr().err
-    train_full_batch(net, nn.MSELoss(), x, y, n_iter=3)  # < 100 steps: no bar
+    train_full_batch(net, nn.MSELoss(), x, y, n_epochs=3)  # < 100 steps: no bar
     assert capsys.readouterr().err == ""
     monkeypatch.setenv("NMAUTILS_PROGRESS", "off")
-    train_full_batch(net, nn.MSELoss(), x, y, n_iter=100)
+    train_full_batch(net, nn.MSELoss(), x, y, n_epochs=100)
     assert capsys.readouterr().err == ""
     assert train_module._show_progress(None, 100) is False
     monkeypatch.setenv("NMAUTILS_PROGRESS", "auto")
@@ -310,8 +310,8 @@ def test_full_batch_progress_rules(monkeypatch, capsys):
     [
         ({"train_labels": torch.zeros(39, 1)}, ValueError, "same number of rows"),
         ({"train_data": np.zeros((40, 5))}, TypeError, "train_data should be a torch.Tensor"),
-        ({"n_iter": 0}, ValueError, "n_iter should be a positive int"),
-        ({"n_iter": 2.0}, TypeError, "n_iter should be a positive int"),
+        ({"n_epochs": 0}, ValueError, "n_epochs should be a positive int"),
+        ({"n_epochs": 2.0}, TypeError, "n_epochs should be a positive int"),
         ({"learning_rate": 0}, ValueError, "learning_rate should be a positive number"),
         ({"momentum": -0.1}, ValueError, "momentum should be a non-negative number"),
         ({"L2_penalty": -1.0}, ValueError, "L2_penalty should be a non-negative"),
@@ -334,7 +334,7 @@ def test_full_batch_progress_rules(monkeypatch, capsys):
 )
 def test_full_batch_bad_input(kwargs, err, match):
     x, y = _regression()
-    args = {"net": _net(), "loss_fn": nn.MSELoss(), "train_data": x, "train_labels": y, "n_iter": 2}
+    args = {"net": _net(), "loss_fn": nn.MSELoss(), "train_data": x, "train_labels": y, "n_epochs": 2}
     args.update(kwargs)
     with pytest.raises(err, match=match):
         train_full_batch(**args)
@@ -459,7 +459,7 @@ def test_full_batch_shared_test_inputs_reuse_forward_exactly(dropout):
     y_train, y_test = torch.randn(10, 3), torch.randn(10, 3)
     a = _CountingNet(dropout)
     b = copy.deepcopy(a)
-    kwargs = dict(n_iter=7, learning_rate=0.05, momentum=0.9, L2_penalty=1e-3, L1_penalty=1e-4,
+    kwargs = dict(n_epochs=7, learning_rate=0.05, momentum=0.9, L2_penalty=1e-3, L1_penalty=1e-4,
                   progress=False)
     # Same tensor object for train and test inputs -> shared forward passes (when allowed).
     tr_a, te_a = train_full_batch(a, nn.MSELoss(), x, y_train, test_data=x, test_labels=y_test, **kwargs)

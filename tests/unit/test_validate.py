@@ -338,7 +338,7 @@ def _train_full(**overrides):
     from nmautils.train import train_full_batch
 
     args = {"net": _net(), "loss_fn": nn.MSELoss(), "train_data": RESP,
-            "train_labels": STIM, "n_iter": 1, "progress": False}
+            "train_labels": STIM, "n_epochs": 1, "progress": False}
     args.update(overrides)
     return train_full_batch(**args)
 
