@@ -10,11 +10,13 @@ which must make it raise:
   result's type and shape (a tensor, an array, a float, a list or tuple of those, an Axes whose
   lines are flat);
 - ``noise``: the same with seeded random numbers;
-- ``mutant``: the plausible wrong answer of ``tests/grading/mutants/<assignment>.py``.
+- ``mutant``: each plausible wrong answer of ``tests/grading/mutants/<assignment>.py`` (two or
+  more per answer, each modelled on a student's mistake).
 
-A test cell must reject ``zeros`` and ``noise`` whenever it calls a wrapped function whose result
-could be replaced, and at least one test cell of each answer must reject its mutant with an
-``AssertionError`` that carries a hint (the friendly message of :mod:`nmautils.checks`).
+A test cell must reject ``zeros`` and ``noise`` with a hint whenever it calls a wrapped function
+whose result could be replaced, and every mutant of an answer must be rejected by at least one of its test
+cells with an ``AssertionError`` that carries a hint (the friendly message of
+:mod:`nmautils.checks`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-from grading_harness import load_mutants
+from grading_harness import MUTANTS_DIR, load_all_mutants
 from IPython.core.inputtransformer2 import TransformerManager
 from matplotlib.axes import Axes
 from nbformat import NotebookNode
@@ -50,6 +52,24 @@ NOT_NUMERIC = {("tutorial3_backprop", "ex_make_optimizer")}
 #: The notebooks run on the small synthetic recording: the visible checks use their own fixtures.
 ENVIRONMENT = {"NMAUTILS_SURROGATE_SIZE": "small", "NMAUTILS_DATA": "surrogate",
                "NMAUTILS_PROGRESS": "off"}
+
+
+def mutant_comments(assignment: str) -> dict[str, list[str]]:
+    """The comment line above each mutant in ``tests/grading/mutants/<assignment>.py`` (the
+    student's mistake it models), in the order of ``MUTANTS``; "" where a mutant has none."""
+    path = MUTANTS_DIR / f"{assignment}.py"
+    lines = path.read_text().splitlines()
+    tree = ast.parse("\n".join(lines))
+    mapping = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                   and any(getattr(t, "id", None) == "MUTANTS" for t in node.targets))
+    comments: dict[str, list[str]] = {}
+    for key, value in zip(mapping.keys, mapping.values):
+        found = []
+        for element in value.elts:
+            above = lines[element.lineno - 2].strip()  # the line just above the element
+            found.append(above.lstrip("# ").strip() if above.startswith("#") else "")
+        comments[ast.literal_eval(key)] = found
+    return comments
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,6 +204,11 @@ def _runnable_cells(nb: NotebookNode) -> tuple[list[NotebookNode], set[int]]:
     return cells, slicing.cells_to_skip(cells)
 
 
+def _hinted(err: BaseException | None) -> bool:
+    """Whether ``err`` is a failed check of :mod:`nmautils.checks` that carries a hint."""
+    return isinstance(err, AssertionError) and "\nHint: " in str(err)
+
+
 def _describe(err: BaseException | None) -> str:
     if err is None:
         return "passed"
@@ -193,7 +218,7 @@ def _describe(err: BaseException | None) -> str:
 def _check_assignment(assignment: str) -> list[str]:
     """Every problem found with the visible checks of ``assignment`` (empty when all is well)."""
     nb = notebooks.read(source_path(assignment))
-    mutants = load_mutants(assignment)
+    mutants = load_all_mutants(assignment)
     tests_of = notebooks.answer_tests(nb)
     cells, skip = _runnable_cells(nb)
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
@@ -226,26 +251,31 @@ def _check_assignment(assignment: str) -> list[str]:
                 err = _run(code, namespace, label)
             if replacer.count and err is None:
                 problems.append(f"{grade_id}: {wrong} pass the visible checks")
+            elif replacer.count and not _hinted(err):
+                problems.append(f"{grade_id}: {wrong} are rejected without a hint: {_describe(err)}")
             if replacer.count:  # the cell called the answer and got a wrong value back
                 caught[answer].add(wrong)
-        if answer in mutants:
+        for number, mutant in enumerate(mutants.get(answer, [])):
             with _restored(namespace):
-                _run(_python(mutants[answer]), namespace, f"<{assignment} mutant {answer}>")
+                _run(_python(mutant), namespace, f"<{assignment} mutant {answer}[{number}]>")
                 err = _run(code, namespace, label)
-            if isinstance(err, AssertionError) and "Hint:" in str(err):
-                caught[answer].add("mutant")
+            if _hinted(err):
+                caught[answer].add(f"mutant {number}")
         # the model answer last, as the notebook runs it: later cells may use what it leaves
         err = _run(code, namespace, label)
         plt.close("all")
         if err is not None:
             problems.append(f"{grade_id}: the model answer fails: {_describe(err)}")
     for answer, found in caught.items():
-        expected = {"mutant"} if answer in mutants else set()
+        if len(mutants.get(answer, [])) < 2:
+            problems.append(f"{answer}: has {len(mutants.get(answer, []))} mutants, not two or more")
+        expected = {f"mutant {number}" for number in range(len(mutants.get(answer, [])))}
         if (assignment, answer) not in NOT_NUMERIC:
             expected |= {"zeros", "noise"}
         for wrong in sorted(expected - found):
-            problems.append(f"{answer}: no visible check rejects its mutant with a hint"
-                            if wrong == "mutant" else
+            problems.append(f"{answer}: no visible check rejects its {wrong} with a hint"
+                            f" ({mutant_comments(assignment)[answer][int(wrong.split()[1])]})"
+                            if wrong.startswith("mutant") else
                             f"{answer}: no visible check gets a result to replace by {wrong}")
     return problems
 
@@ -271,6 +301,20 @@ def test_visible_checks_reject_wrong_answers(assignment, monkeypatch):
         monkeypatch.setenv(name, value)
     problems = _check_assignment(assignment)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_answer_has_named_mutants(assignment):
+    """Two or more mutants per answer cell, each under a one-line comment naming the mistake."""
+    nb = notebooks.read(source_path(assignment))
+    answers = set(notebooks.answer_tests(nb))
+    mutants, comments = load_all_mutants(assignment), mutant_comments(assignment)
+    assert set(mutants) == answers
+    for answer, wrong in mutants.items():
+        assert len(wrong) >= 2, f"{answer} has {len(wrong)} mutant(s)"
+        assert len(set(wrong)) == len(wrong), f"{answer} has the same mutant twice"
+        assert all(comments[answer]) and len(comments[answer]) == len(wrong), \
+            f"{answer}: every mutant needs a comment line above it naming the mistake"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -28,13 +28,21 @@ from nmautils.course.grading import SubmissionResult, environment, temporary_gra
 MUTANTS_DIR = Path(__file__).resolve().parents[1] / "grading" / "mutants"
 
 
-def load_mutants(assignment: str) -> dict[str, str]:
-    """The ``MUTANTS`` mapping (answer grade id -> wrong cell source) of an assignment."""
+def load_all_mutants(assignment: str) -> dict[str, list[str]]:
+    """The ``MUTANTS`` mapping of an assignment: answer grade id -> its wrong cell sources (a list,
+    two or more per answer, each modelled on a student's mistake)."""
     path = MUTANTS_DIR / f"{assignment}.py"
     spec = importlib.util.spec_from_file_location(f"mutants_{assignment}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return dict(module.MUTANTS)
+    return {answer: list(wrong) for answer, wrong in module.MUTANTS.items()}
+
+
+def load_mutants(assignment: str) -> dict[str, str]:
+    """The first mutant of each answer (answer grade id -> wrong cell source): the one that the
+    grading round trip and the other end-to-end tests submit, so their cost does not grow with
+    the number of mutants."""
+    return {answer: wrong[0] for answer, wrong in load_all_mutants(assignment).items()}
 
 
 @dataclass

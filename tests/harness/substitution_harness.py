@@ -483,7 +483,8 @@ def run_plan(
     assignment = plan["assignment"]
     if mutants is None or delegates is None:
         module = load_mutant_module(assignment)
-        mutants = dict(module.MUTANTS) if mutants is None else mutants
+        if mutants is None:  # the first mutant of each answer (MUTANTS holds a list per answer)
+            mutants = {answer: wrong[0] for answer, wrong in module.MUTANTS.items()}
         delegates = dict(getattr(module, "DELEGATES", {})) if delegates is None else delegates
     harness = Harness(plan)
     unknown = set(delegates) - set(harness.answer_tests)

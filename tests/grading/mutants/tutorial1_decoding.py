@@ -1,8 +1,10 @@
-"""Plausible wrong answers for tutorial1_decoding, one per answer cell."""
+"""Plausible wrong answers for tutorial1_decoding: at least two per answer cell, each modelled on
+a mistake students make. The first of each list is the one the grading round trip submits."""
 
 MUTANTS = {
-    # A sigmoid where the ReLU belongs.
-    "ex_deepnet_relu": '''
+    "ex_deepnet_relu": [
+        # A sigmoid where the ReLU belongs.
+        '''
 class DeepNetReLU(nn.Module):
     def __init__(self, n_inputs, n_hidden):
         super().__init__()
@@ -13,13 +15,49 @@ class DeepNetReLU(nn.Module):
         h = torch.sigmoid(self.in_layer(r))
         return self.out_layer(h)
 ''',
-    # Mean absolute error instead of mean squared error.
-    "ex_mse": '''
+        # The ReLU on the output instead of the hidden layer.
+        '''
+class DeepNetReLU(nn.Module):
+    def __init__(self, n_inputs, n_hidden):
+        super().__init__()
+        self.in_layer = nn.Linear(n_inputs, n_hidden)
+        self.out_layer = nn.Linear(n_hidden, 1)
+
+    def forward(self, r):
+        return torch.relu(self.out_layer(self.in_layer(r)))
+''',
+        # No activation at all: the network stays linear.
+        '''
+class DeepNetReLU(nn.Module):
+    def __init__(self, n_inputs, n_hidden):
+        super().__init__()
+        self.in_layer = nn.Linear(n_inputs, n_hidden)
+        self.out_layer = nn.Linear(n_hidden, 1)
+
+    def forward(self, r):
+        return self.out_layer(self.in_layer(r))
+''',
+    ],
+    "ex_mse": [
+        # Mean absolute error instead of mean squared error.
+        '''
 def evaluate_mse(net, r, ori):
     return nn.L1Loss()(net(r), ori)
 ''',
-    # Forgets to clear the gradients, so they pile up across iterations.
-    "ex_train": '''
+        # Sums the squared errors instead of averaging them.
+        '''
+def evaluate_mse(net, r, ori):
+    return nn.MSELoss(reduction="sum")(net(r), ori)
+''',
+        # Returns a Python float (.item()) where a tensor is asked for.
+        '''
+def evaluate_mse(net, r, ori):
+    return nn.MSELoss()(net(r), ori).item()
+''',
+    ],
+    "ex_train": [
+        # Forgets to clear the gradients, so they pile up across iterations.
+        '''
 def train(net, loss_fn, train_data, train_labels, n_epochs=50, learning_rate=1e-4):
     optimizer = optim.SGD(net.parameters(), lr=learning_rate)
     train_loss = []
@@ -30,6 +68,33 @@ def train(net, loss_fn, train_data, train_labels, n_epochs=50, learning_rate=1e-
         train_loss.append(loss.item())
     return train_loss
 ''',
+        # Records the loss tensors themselves (no .item()).
+        '''
+def train(net, loss_fn, train_data, train_labels, n_epochs=50, learning_rate=1e-4):
+    optimizer = optim.SGD(net.parameters(), lr=learning_rate)
+    train_loss = []
+    for _ in range(n_epochs):
+        loss = loss_fn(net(train_data), train_labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        train_loss.append(loss)
+    return train_loss
+''',
+        # Clears the gradients between backward() and step(), so every step is empty.
+        '''
+def train(net, loss_fn, train_data, train_labels, n_epochs=50, learning_rate=1e-4):
+    optimizer = optim.SGD(net.parameters(), lr=learning_rate)
+    train_loss = []
+    for _ in range(n_epochs):
+        loss = loss_fn(net(train_data), train_labels)
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
+        train_loss.append(loss.item())
+    return train_loss
+''',
+    ],
 }
 
 #: Thin wrappers around course helpers that compute an exercise's core. Each would pass the
@@ -51,7 +116,7 @@ def evaluate_mse(net, r, ori):
 from nmautils.train import train_full_batch as fit
 
 def train(net, loss_fn, train_data, train_labels, n_epochs=50, learning_rate=1e-4):
-    return fit(net, loss_fn, train_data, train_labels, n_iter=n_epochs,
+    return fit(net, loss_fn, train_data, train_labels, n_epochs=n_epochs,
                learning_rate=learning_rate, progress=False)[0]
 ''',
         # mini-batch SGD with one batch of everything and no momentum is full-batch GD
