@@ -71,6 +71,14 @@ def _pyproject(course_root: Path | None) -> dict:
     return tomllib.loads(path.read_text()) if path.is_file() else {}
 
 
+def _pyproject_setting(course_root: Path | None, table: str, key: str) -> str:
+    """``key`` of the dotted ``table`` in the course's ``pyproject.toml`` ('' when unset)."""
+    section = _pyproject(course_root)
+    for name in table.split("."):
+        section = section.get(name, {})
+    return section.get(key, "")
+
+
 def home_url(course_root: Path | None = None) -> str:
     """The course's repository URL: ``[project.urls] Homepage`` of ``pyproject.toml``.
 
@@ -84,7 +92,7 @@ def home_url(course_root: Path | None = None) -> str:
     ValueError
         If it is missing or not a ``https://github.com/<owner>/<repo>`` address.
     """
-    url = _pyproject(course_root).get("project", {}).get("urls", {}).get("Homepage", "")
+    url = _pyproject_setting(course_root, "project.urls", "Homepage")
     return github_url(url, "pyproject.toml [project.urls] Homepage")
 
 
@@ -94,14 +102,14 @@ def students_url(course_root: Path | None = None) -> str:
     Parameters
     ----------
     course_root : Path, optional
-        The course folder (default: :func:`~nmautils.course.grading.resolve_root`).
+        The course folder, whose ``pyproject.toml`` is read (found as by :func:`home_url`).
 
     Raises
     ------
     ValueError
         If it is missing (then ``publish`` needs ``--url``) or not a GitHub address.
     """
-    url = _pyproject(course_root).get("tool", {}).get("nmautils", {}).get("students-url", "")
+    url = _pyproject_setting(course_root, "tool.nmautils", "students-url")
     if not url:
         raise ValueError("no students' URL: set [tool.nmautils] students-url in the course's "
                          "pyproject.toml or pass --url https://github.com/<owner>/<repo>")
@@ -117,8 +125,8 @@ def notebook_url(course_root: Path | None = None) -> str:
     ValueError
         If the one it takes is not a GitHub address, or neither is set.
     """
-    tool = _pyproject(course_root).get("tool", {}).get("nmautils", {})
-    return students_url(course_root) if tool.get("students-url") else home_url(course_root)
+    has_students_url = bool(_pyproject_setting(course_root, "tool.nmautils", "students-url"))
+    return students_url(course_root) if has_students_url else home_url(course_root)
 
 
 def badge_url(home: str, assignment: str) -> str:

@@ -202,37 +202,41 @@ def _written(text: str):
 
 
 _PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+
+
+def _shows(data: dict, metadata: dict | None = None):
+    """A payload that adds a display output carrying ``data`` to the notebook's first cell."""
+    return lambda nb: nb.cells[0].outputs.append(_display(data, metadata))
+
+
+def _adds_cell(make_cell, text: str):
+    """A payload that appends a fresh ``make_cell(text)`` to the notebook."""
+    return lambda nb: nb.cells.append(make_cell(text))
+
+
+_markdown = notebooks.nbformat.v4.new_markdown_cell
 #: One hostile payload each: where a submission can put HTML that the templates insert raw.
 PAYLOADS = {
-    "html_script": lambda nb: nb.cells[0].outputs.append(
-        _display({"text/html": "<script>alert('PWN')</script>"})),
-    "html_onerror": lambda nb: nb.cells[0].outputs.append(
-        _display({"text/html": "<img src=x onerror=\"alert('PWN')\">"})),
-    "html_javascript_url": lambda nb: nb.cells[0].outputs.append(
-        _display({"text/html": "<a href=\"javascript:alert('PWN')\">click</a>"})),
-    "html_iframe": lambda nb: nb.cells[0].outputs.append(
-        _display({"text/html": "<iframe src=\"data:text/html,<script>alert('PWN')</script>\">"})),
-    "html_style_url": lambda nb: nb.cells[0].outputs.append(
-        _display({"text/html": "<div style=\"background:url(javascript:alert('PWN'))\">x</div>"})),
-    "markdown_output_script": lambda nb: nb.cells[0].outputs.append(
-        _display({"text/markdown": "# Result <script>alert('PWN')</script>"})),
-    "markdown_output_link": lambda nb: nb.cells[0].outputs.append(
-        _display({"text/markdown": "[click](javascript:alert('PWN'))"})),
-    "javascript_output": lambda nb: nb.cells[0].outputs.append(
-        _display({"application/javascript": "alert('PWN')", "text/plain": "<JS>"})),
-    "image_size_attribute": lambda nb: nb.cells[0].outputs.append(
-        _display({"image/png": _PNG}, {"image/png": {"width": "1 onerror=alert('PWN')"}})),
+    "html_script": _shows({"text/html": "<script>alert('PWN')</script>"}),
+    "html_onerror": _shows({"text/html": "<img src=x onerror=\"alert('PWN')\">"}),
+    "html_javascript_url": _shows({"text/html": "<a href=\"javascript:alert('PWN')\">click</a>"}),
+    "html_iframe": _shows(
+        {"text/html": "<iframe src=\"data:text/html,<script>alert('PWN')</script>\">"}),
+    "html_style_url": _shows(
+        {"text/html": "<div style=\"background:url(javascript:alert('PWN'))\">x</div>"}),
+    "markdown_output_script": _shows({"text/markdown": "# Result <script>alert('PWN')</script>"}),
+    "markdown_output_link": _shows({"text/markdown": "[click](javascript:alert('PWN'))"}),
+    "javascript_output": _shows({"application/javascript": "alert('PWN')", "text/plain": "<JS>"}),
+    "image_size_attribute": _shows({"image/png": _PNG},
+                                   {"image/png": {"width": "1 onerror=alert('PWN')"}}),
     "widget_state": lambda nb: nb.metadata.update(widgets={
         "application/vnd.jupyter.widget-state+json": {"state": {"m": {"state": {
             "value": "<img src=x onerror=alert('PWN')>"}}}}}),
-    "markdown_cell_script": lambda nb: nb.cells.append(
-        notebooks.nbformat.v4.new_markdown_cell("Notes\n\n<script>alert('PWN')</script>")),
-    "markdown_cell_svg_onload": lambda nb: nb.cells.append(
-        notebooks.nbformat.v4.new_markdown_cell("<svg onload=\"alert('PWN')\"><circle r=2></svg>")),
-    "markdown_cell_link": lambda nb: nb.cells.append(
-        notebooks.nbformat.v4.new_markdown_cell("See [this](jav&#x61;script:alert('PWN')).")),
-    "written_answer_onerror": lambda nb: nb.cells.append(
-        _written("My answer <img src=x onerror=\"alert('PWN')\">")),
+    "markdown_cell_script": _adds_cell(_markdown, "Notes\n\n<script>alert('PWN')</script>"),
+    "markdown_cell_svg_onload": _adds_cell(
+        _markdown, "<svg onload=\"alert('PWN')\"><circle r=2></svg>"),
+    "markdown_cell_link": _adds_cell(_markdown, "See [this](jav&#x61;script:alert('PWN'))."),
+    "written_answer_onerror": _adds_cell(_written, "My answer <img src=x onerror=\"alert('PWN')\">"),
 }
 
 
