@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile_sandbox import replace_targets_and_exit
 
 from nmautils.course import sandbox
 from nmautils.course.grading import REPO_ROOT
@@ -274,20 +275,10 @@ from ipykernel.kernelapp import IPKernelApp
 app = IPKernelApp.instance()
 targets = [app.connection_file, *(f"{app.ip}-{n}" for n in range(1, 6)),
            *glob.glob("/tmp/nmautils-kernel-*/*/connection.json")]
-for path in targets:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-    try:
-        os.symlink(HOST_FILE, path) if MODE == "symlink" else os.mkfifo(path)
-        print("REPLACED", path)
-    except OSError as exc:
-        print("kept", path, type(exc).__name__)
-sys.stdout.flush()
-time.sleep(0.5)
-os._exit(0)
-"""
+""" + replace_targets_and_exit(
+    'os.symlink(HOST_FILE, path) if MODE == "symlink" else os.mkfifo(path)',
+    on_replaced='print("REPLACED", path)', on_kept='print("kept", path, type(exc).__name__)',
+    pause_s=0.5)
 
 
 @needs_sandbox

@@ -37,26 +37,39 @@ for path in ["{out}/gradebook.db", "/etc/shadow"]:
         pass
 '''
 
-def _replace_targets(make: str) -> str:
-    """Replace every target by what ``make`` (a call on ``path``) creates, then die."""
-    return _TARGETS + """
+def replace_targets_and_exit(make: str, on_replaced: str = "pass", on_kept: str = "pass",
+                             pause_s: float = 0.2) -> str:
+    """Kernel code that replaces each path of ``targets`` by what ``make`` creates, then exits.
+
+    Parameters
+    ----------
+    make : str
+        A statement on ``path`` that creates the replacement (a link, a FIFO).
+    on_replaced, on_kept : str
+        Statements run after a path is replaced, or when it is kept (``exc`` is the OSError).
+    pause_s : float
+        How long the kernel waits after flushing its output, so that the output reaches the
+        client before ``os._exit``.
+    """
+    return f"""
 for path in targets:
     try:
         os.unlink(path)
     except OSError:
         pass
     try:
-        """ + make + """
-    except OSError:
-        pass
+        {make}
+        {on_replaced}
+    except OSError as exc:
+        {on_kept}
 sys.stdout.flush()
-time.sleep(0.2)
+time.sleep({pause_s})
 os._exit(0)
 """
 
 
-_CONNECTION_SYMLINK = _replace_targets('os.symlink("{out}/gradebook.db", path)')
-_CONNECTION_FIFO = _replace_targets("os.mkfifo(path)")
+_CONNECTION_SYMLINK = _TARGETS + replace_targets_and_exit('os.symlink("{out}/gradebook.db", path)')
+_CONNECTION_FIFO = _TARGETS + replace_targets_and_exit("os.mkfifo(path)")
 
 _FILL_SOCKETS = '''
 import glob, os
