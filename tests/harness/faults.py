@@ -48,6 +48,21 @@ def _append(source: str, code: str) -> str:
     return source + "\n" + code
 
 
+def _in_solution(code: str) -> Callable[[str], str]:
+    """A fault's ``inject`` that puts ``code`` first in the solution (:func:`_insert_in_solution`)."""
+    return lambda source: _insert_in_solution(source, code)
+
+
+def _before_cell(code: str) -> Callable[[str], str]:
+    """A fault's ``inject`` that puts ``code`` before the whole answer cell."""
+    return lambda source: _prepend(source, code)
+
+
+def _after_cell(code: str) -> Callable[[str], str]:
+    """A fault's ``inject`` that puts ``code`` after the whole answer cell."""
+    return lambda source: _append(source, code)
+
+
 def defined_names(source: str) -> tuple[list[str], list[str]]:
     """Top-level (functions, classes) defined by an answer cell (markers removed)."""
     text = notebooks.strip_solution_markers(source)
@@ -140,19 +155,19 @@ class Fault:
 
 CELL_FAULTS: tuple[Fault, ...] = (
     Fault("raises", "the answer raises an exception", "cell", "zero",
-          lambda s: _insert_in_solution(s, 'raise RuntimeError("student code: not finished")')),
+          _in_solution('raise RuntimeError("student code: not finished")')),
     Fault("syntax_error", "the answer cell has a syntax error", "cell", "zero",
-          lambda s: _insert_in_solution(s, "result = (1 +")),
+          _in_solution("result = (1 +")),
     # the loop waits instead of spinning: the grader's timeout and interrupt are the same, and a
     # test run's other graders keep the cores (every test cell that calls it waits a timeout)
     Fault("endless_loop", "the answer loops forever when called (per-cell timeout)", "cell", "zero",
-          lambda s: _insert_in_solution(s, "while True:\n    __import__('time').sleep(0.05)")),
+          _in_solution("while True:\n    __import__('time').sleep(0.05)")),
     Fault("sleeps", "the answer cell sleeps for an hour before defining anything", "cell", "zero",
-          lambda s: _prepend(s, "import time\ntime.sleep(3600)")),
+          _before_cell("import time\ntime.sleep(3600)")),
     Fault("huge_allocation", "the answer allocates 12 GiB", "cell", "zero",
-          lambda s: _insert_in_solution(s, "_buffer = bytearray(12 * 2**30)")),
+          _in_solution("_buffer = bytearray(12 * 2**30)")),
     Fault("missing_package", "the answer imports a package that is not installed", "cell", "zero",
-          lambda s: _insert_in_solution(s, "import nmautils_no_such_package")),
+          _in_solution("import nmautils_no_such_package")),
     Fault("wrong_shape", "the answer returns an extra leading dimension", "cell", "own",
           _wrap_outputs("wrong_shape")),
     Fault("wrong_dtype", "the answer returns float64 instead of float32 (or the reverse)", "cell",
@@ -161,34 +176,33 @@ CELL_FAULTS: tuple[Fault, ...] = (
     Fault("numpy_not_tensor", "the answer returns a numpy array where a tensor is expected", "cell",
           "own", _wrap_outputs("numpy_not_tensor")),
     Fault("prints_megabytes", "the answer cell prints 200,000 lines (~3 MB)", "cell", "keep",
-          lambda s: _append(s, "for _i in range(200_000):\n    print('debug output line', _i)"),
+          _after_cell("for _i in range(200_000):\n    print('debug output line', _i)"),
           stacks=True),
     Fault("default_dtype", "sets torch's default dtype to float64 and switches autograd off",
           "cell", "own",
-          lambda s: _append(s, "import torch\ntorch.set_default_dtype(torch.float64)\n"
-                               "torch.set_grad_enabled(False)"), stacks=True),
+          _after_cell("import torch\ntorch.set_default_dtype(torch.float64)\n"
+                      "torch.set_grad_enabled(False)"), stacks=True),
     Fault("reseeds", "reseeds and consumes every random generator; numpy errors raise", "cell",
           "own",
-          lambda s: _append(s, "import random, numpy, torch\nrandom.seed(99)\nnumpy.random.seed(99)\n"
-                               "torch.manual_seed(99)\ntorch.rand(12345)\nnumpy.random.rand(777)\n"
-                               "numpy.seterr(all='raise')"), stacks=True),
+          _after_cell("import random, numpy, torch\nrandom.seed(99)\nnumpy.random.seed(99)\n"
+                      "torch.manual_seed(99)\ntorch.rand(12345)\nnumpy.random.rand(777)\n"
+                      "numpy.seterr(all='raise')"), stacks=True),
     Fault("rebinds_names", "rebinds np, torch, nn and optim in the notebook namespace", "cell", "own",
-          lambda s: _append(s, "np = None\ntorch = None\nnn = None\noptim = None"), stacks=True),
+          _after_cell("np = None\ntorch = None\nnn = None\noptim = None"), stacks=True),
     Fault("patches_libraries", "monkeypatches torch.allclose, numpy.allclose and an nmautils.checks helper",
           "cell", "own",
-          lambda s: _append(s, "import numpy as _np, torch as _torch, nmautils.checks as _checks\n"
-                               "_torch.allclose = lambda *a, **k: False\n"
-                               "_np.allclose = lambda *a, **k: False\n"
-                               "_checks.check_shape = None\n_checks.check_close = None"), stacks=True),
+          _after_cell("import numpy as _np, torch as _torch, nmautils.checks as _checks\n"
+                      "_torch.allclose = lambda *a, **k: False\n"
+                      "_np.allclose = lambda *a, **k: False\n"
+                      "_checks.check_shape = None\n_checks.check_close = None"), stacks=True),
 )
 
 KERNEL_FAULTS: tuple[Fault, ...] = (
     Fault("kills_kernel", "the answer calls os._exit (kills the kernel) when called", "kernel", "zero",
-          lambda s: _insert_in_solution(s, "import os\nos._exit(1)")),
+          _in_solution("import os\nos._exit(1)")),
     Fault("ignores_interrupt", "an endless loop that swallows KeyboardInterrupt", "kernel", "zero",
-          lambda s: _insert_in_solution(
-              s, "while True:\n    try:\n        __import__('time').sleep(0.05)\n"
-                 "    except BaseException:\n        pass")),
+          _in_solution("while True:\n    try:\n        __import__('time').sleep(0.05)\n"
+                       "    except BaseException:\n        pass")),
 )
 
 NOTEBOOK_FAULTS: tuple[Fault, ...] = (
