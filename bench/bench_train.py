@@ -312,7 +312,7 @@ def run(quick: bool = False, only: str | None = None, device: str = "cpu") -> No
             if wanted(name, only):
                 emit(name, None, "x", note=f"{device} is not available on this machine")
         return
-    # warm-up: the first optimizer of a process imports torch._dynamo (~2 s)
+    # warm-up: the first optimizer of a process imports torch._dynamo
     optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
     if wanted("train_overhead", only) and only != "train_overhead_minibatch":
         emit("train_overhead", overhead_full_batch(dev, quick), "x", "<=1.05",

@@ -3,8 +3,8 @@
 The original tutorials show a handful of numbers computed on the real recording. This script
 recomputes each of them on the synthetic surrogate with the same protocol (the tutorials' split,
 seeds, network sizes and learning rate) and prints both, so the course can say how close the
-surrogate is and where it differs. Run: ``python bench/surrogate_vs_real.py`` (about 30 s on
-2 cores; no network needed).
+surrogate is and where it differs. Run: ``python bench/surrogate_vs_real.py`` (no network
+needed).
 """
 
 from __future__ import annotations
