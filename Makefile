@@ -94,11 +94,14 @@ test-browser: setup-browser
 
 # Colab's runtime (constraints/colab.txt; the CPU torch==2.13.0 wheel in place of Colab's CUDA
 # build, this machine's Python in place of Colab's 3.13), nmautils installed from a wheel, every
-# solution notebook executed live (no CI, no NMAUTILS_PROGRESS) and its text compared. Prints its
-# wall time. Needs PyPI; independent of .venv.
+# solution notebook executed live (no CI, no NMAUTILS_PROGRESS) and its text compared. Then the
+# student's check of the browser tests in Colab's front end: the venv's classic Notebook 6.5 with
+# ipywidgets 7.7.1 and widgetsnbextension, in headless Chromium driven by Playwright from .venv
+# (tests/browser/test_colab_frontend.py; it skips without a browser). Prints both wall times.
+# Needs PyPI.
 COLAB_VENV := build/colab-venv
 COLAB_PIP  := $(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check
-test-colab:
+test-colab: setup-browser
 	@rm -rf $(COLAB_VENV) build/colab-dist && mkdir -p build
 	@start=$$(date +%s); \
 	sed 's/^torch==.*/torch==2.13.0/' constraints/colab.txt > build/colab-local.txt && \
@@ -106,10 +109,20 @@ test-colab:
 	$(COLAB_PIP) "pip==24.1.2" && \
 	$(COLAB_PIP) -c build/colab-local.txt "torch==2.13.0" && \
 	$(COLAB_VENV)/bin/python -m pip wheel --quiet --no-deps -w build/colab-dist . && \
-	$(COLAB_PIP) -c build/colab-local.txt build/colab-dist/nmautils-*.whl nbclient nbformat && \
-	cd build && env -u CI -u NMAUTILS_PROGRESS colab-venv/bin/python ../tests/harness/colab_notebooks.py ../solutions; \
-	status=$$?; \
-	echo "make test-colab: $$(( $$(date +%s) - start )) s (status $$status)"; \
+	$(COLAB_PIP) -c build/colab-local.txt build/colab-dist/nmautils-*.whl nbclient nbformat \
+		notebook widgetsnbextension; \
+	built=$$?; status=$$built; \
+	if [ $$built = 0 ]; then \
+	  (cd build && env -u CI -u NMAUTILS_PROGRESS colab-venv/bin/python ../tests/harness/colab_notebooks.py ../solutions); \
+	  status=$$?; \
+	fi; \
+	echo "make test-colab: venv and notebooks $$(( $$(date +%s) - start )) s (status $$status)"; \
+	if [ $$built = 0 ]; then \
+	  front=$$(date +%s); \
+	  env -u CI -u NMAUTILS_PROGRESS NMAUTILS_COLAB_VENV=$(CURDIR)/$(COLAB_VENV) $(BIN)/python -m pytest \
+		-n 0 -p no:cacheprovider -rsx tests/browser/test_colab_frontend.py || status=1; \
+	  echo "make test-colab: the classic Notebook in Chromium $$(( $$(date +%s) - front )) s"; \
+	fi; \
 	exit $$status
 
 lint: setup

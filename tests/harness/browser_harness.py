@@ -46,18 +46,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _server_options(root: Path, classic: bool) -> list[str]:
+    """Loopback, no token, no password, ``root`` served: for jupyter_server 2 or the classic
+    Notebook 6 (``NotebookApp``, whose token option is its own)."""
+    if classic:
+        return ["--NotebookApp.ip=127.0.0.1", "--NotebookApp.token=", "--NotebookApp.password=",
+                "--NotebookApp.disable_check_xsrf=True", f"--NotebookApp.notebook_dir={root}"]
+    return ["--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={root}"]
+
+
 @contextmanager
-def jupyter_server(root: Path, app: str = "lab", env: dict | None = None, timeout: float = 120):
-    """``jupyter <app>`` serving ``root`` on loopback without a token; yields its base URL."""
+def jupyter_server(root: Path, app: str = "lab", env: dict | None = None, timeout: float = 120,
+                   python: str | None = None, classic: bool = False, unset: tuple = ()):
+    """``jupyter <app>`` serving ``root`` on loopback without a token; yields its base URL.
+
+    ``python``: the interpreter whose Jupyter runs (default: this one), so its venv's kernel too;
+    ``classic``: the server is the classic Notebook 6; ``unset``: variables its kernels must not
+    inherit from this process."""
     port = _free_port()
-    bindir = str(Path(sys.executable).parent)
-    environment = {**os.environ, **(env or {}),
-                   "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+    python = python or sys.executable
+    bindir = str(Path(python).parent)
+    environment = {key: value for key, value in os.environ.items() if key not in unset}
+    environment.update({**(env or {}),
+                        "PATH": bindir + os.pathsep + os.environ.get("PATH", "")})
     log = open(Path(root) / f".jupyter-{app}.log", "w")
-    command = [sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}",
-               "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
-               "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-               f"--ServerApp.root_dir={root}"]
+    command = [python, "-m", "jupyter", app, "--no-browser", f"--port={port}",
+               *_server_options(root, classic)]
     if os.geteuid() == 0:  # CI machines run as root
         command.append("--allow-root")
     proc = subprocess.Popen(command, cwd=root, env=environment, stdout=log,
