@@ -12,7 +12,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_WORKERS ?= 4
 
-.PHONY: all main main-generic setup sandbox-tool setup-browser build check test test-browser test-colab lint bench clean
+.PHONY: all main main-generic setup sandbox-tool browser-tool build check test test-browser test-colab lint bench clean
 
 all: main
 
@@ -45,7 +45,11 @@ endef
 sandbox-tool:
 	$(call debian_tool,bwrap,bubblewrap,grading sandbox,grading refuses to run without it unless --no-sandbox is given.)
 
-setup: $(VENV)/.installed sandbox-tool
+# The browser tests (tests/browser/) drive Debian's chromium with Playwright (a dev dependency).
+browser-tool:
+	$(call debian_tool,chromium,chromium,browser tests,the browser tests skip without it.)
+
+setup: $(VENV)/.installed sandbox-tool browser-tool
 
 main: setup
 	$(BIN)/python -m nmautils.course main
@@ -80,16 +84,10 @@ test: setup
 	echo "$$(( $$(date +%s) - start )) $$(date -u +%Y-%m-%dT%H:%M:%SZ)" > build/ci_seconds.txt; \
 	exit $$status
 
-# Browser tests (tests/browser/: JupyterLab and formgrader in headless Chromium, driven by
-# Playwright; screenshots in build/browser/). They need Debian's chromium, installed here as
-# root like bubblewrap, and Playwright for Python in the venv; without them `make test` skips
-# them and says so. They are not part of CI's `make test` run (its 15 minutes are used up).
-PLAYWRIGHT := playwright==1.64.1
-setup-browser: setup
-	$(call debian_tool,chromium,chromium,browser tests,the browser tests skip without it.)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(PLAYWRIGHT)"
-
-test-browser: setup-browser
+# Browser tests alone (tests/browser/: JupyterLab and formgrader in headless Chromium, driven by
+# Playwright; screenshots in build/browser/). `make test` runs them too; without chromium they skip
+# and say so.
+test-browser: setup
 	$(BIN)/python -m pytest -n 0 -p no:cacheprovider -rs tests/browser
 
 # Colab's runtime (constraints/colab.txt; the CPU torch==2.13.0 wheel in place of Colab's CUDA
@@ -101,7 +99,7 @@ test-browser: setup-browser
 # Needs PyPI.
 COLAB_VENV := build/colab-venv
 COLAB_PIP  := $(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check
-test-colab: setup-browser
+test-colab: setup
 	@rm -rf $(COLAB_VENV) build/colab-dist && mkdir -p build
 	@start=$$(date +%s); \
 	sed 's/^torch==.*/torch==2.13.0/' constraints/colab.txt > build/colab-local.txt && \
