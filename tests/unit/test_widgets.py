@@ -65,50 +65,91 @@ def test_slider_model_and_view(executed):
     assert widget_versions(executed) == {"2.0.0" if major >= 8 else "1.5.0"}
 
 
-def test_slider_draws_the_first_neuron_into_its_output(executed):
-    outputs = [m for m in widget_models(executed).values() if m["model_name"] == "OutputModel"]
-    assert outputs, "interact shows its function's output in an Output widget"
-    shown = [o for m in outputs for o in m["state"].get("outputs", [])]
-    assert any("image/png" in o.get("data", {}) for o in shown), "no figure for rank 0"
-    text = "".join(o.get("text", "") for c in executed.cells for o in c.outputs)
+def test_slider_draws_the_first_neuron_into_its_image_and_nowhere_else(executed):
+    models = widget_models(executed).values()
+    assert not [m for m in models if m["model_name"] == "OutputModel"], (
+        "no Output widget: widgetsnbextension 3.6.7-3.6.10 cannot render one in the classic Notebook")
+    images = [m for m in models if m["model_name"] == "ImageModel"]
+    assert len(images) == 1 and images[0]["state"]["format"] == "png", images
+    assert images[0]["state"].get("value") or images[0].get("buffers"), "no figure for rank 0"
+    outputs = executed.cells[1].outputs
+    assert not [o for o in outputs if "image/png" in o.get("data", {})], (
+        "the figure is shown once, in the browser, not again by the inline backend")
+    text = "".join(o.get("text", "") for o in outputs)
     assert "median test R^2" in text
 
 
 # ------------------------------------------------------------- the browser of nmautils.widgets
 
 
+def _drawer(drawn: list[int]):
+    """A ``draw`` for :func:`browse_ranks` that records its ranks and plots a line up to the rank."""
+    import matplotlib.pyplot as plt
+
+    def draw(rank: int) -> Figure:
+        drawn.append(rank)
+        fig, ax = plt.subplots(figsize=(2, 1.5))
+        ax.plot([0, 1], [0, rank])
+        ax.set_title(f"rank {rank}")
+        return fig
+    return draw
+
+
 def test_browse_ranks_offers_a_coarse_slider_and_an_exact_rank_box():
-    shown = []
-    browser = widgets.browse_ranks(shown.append, 23_589, display=False)
-    slider, exact = browser.children[0].children
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    browser = widgets.browse_ranks(_drawer(drawn), 23_589, display=False)
+    (slider, exact), image = browser.children[0].children, browser.children[1]
     assert isinstance(slider, ipywidgets.IntSlider) and (slider.min, slider.max) == (0, 100)
     assert isinstance(exact, ipywidgets.BoundedIntText) and (exact.min, exact.max) == (0, 23_588)
-    assert exact.description == "rank" and shown == [0]
+    assert exact.description == "rank" and drawn == [0]
+    assert isinstance(image, ipywidgets.Image) and image.format == "png"
+    assert bytes(image.value).startswith(b"\x89PNG"), "the first figure is drawn at once"
+    pictures = [bytes(image.value)]
     slider.value = 50  # the median neuron in one move
-    assert exact.value == 11_794 and shown[-1] == 11_794
+    assert exact.value == 11_794 and drawn[-1] == 11_794
+    pictures.append(bytes(image.value))
     slider.value = 100
-    assert exact.value == 23_588 and shown[-1] == 23_588
+    assert exact.value == 23_588 and drawn[-1] == 23_588
+    pictures.append(bytes(image.value))
     exact.value = 123  # the exact rank, typed: the slider follows, the rank stays as typed
-    assert slider.value == 1 and exact.value == 123 and shown[-1] == 123
-    assert shown == [0, 11_794, 23_588, 123]  # one call per change of the rank
+    assert slider.value == 1 and exact.value == 123 and drawn[-1] == 123
+    pictures.append(bytes(image.value))
+    assert drawn == [0, 11_794, 23_588, 123]  # one figure per change of the rank
+    assert len(set(pictures)) == 4, "the image changes with every rank"
+    assert plt.get_fignums() == [], "every figure is closed once it is an image"
 
 
 def test_browse_ranks_with_one_rank_and_wrong_arguments():
-    shown = []
-    slider, exact = widgets.browse_ranks(shown.append, 1, display=False).children[0].children
+    drawn = []
+    slider, exact = widgets.browse_ranks(_drawer(drawn), 1, display=False).children[0].children
     slider.value = 70
-    assert exact.value == 0 and shown == [0]
-    with pytest.raises(TypeError, match="show should be callable"):
-        widgets.browse_ranks("show_rank", 5, display=False)
+    assert exact.value == 0 and drawn == [0]
+    with pytest.raises(TypeError, match="draw should be callable"):
+        widgets.browse_ranks("draw_rank", 5, display=False)
     with pytest.raises(ValueError, match="n_ranks should be a positive int, but got 0"):
-        widgets.browse_ranks(print, 0, display=False)
+        widgets.browse_ranks(_drawer([]), 0, display=False)
+
+
+def test_browse_ranks_says_when_draw_shows_instead_of_returning_the_figure():
+    import matplotlib.pyplot as plt
+
+    def shows(rank):  # the old style: plt.show() and no return
+        plt.figure()
+        plt.show()
+
+    with pytest.raises(TypeError, match=r"draw should return a matplotlib Figure \(end it with "
+                                        r"`return fig`, not plt.show\(\)\), but got NoneType"):
+        widgets.browse_ranks(shows, 5, display=False)
+    plt.close("all")
 
 
 # -------------------------------------------------- the slider's figure: title and legend apart
 
 
 def _show_rank_figure(style: bool, n_shown: int, title: str) -> Figure:
-    """The figure tutorial 2's ``show_rank`` draws (``n_shown=3``: its static version), drawn."""
+    """The figure tutorial 2's ``draw_rank`` draws (``n_shown=3``: its static version), drawn."""
     rng = np.random.default_rng(0)
     stimuli = np.linspace(0, 180, 24)
     resp_train, resp_test, predicted = rng.normal(size=(3, 24, 30))
