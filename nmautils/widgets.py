@@ -118,7 +118,8 @@ def browse_ranks(
         return _png(fig)
 
     # the first figure, drawn before any widget exists: a wrong draw fails here, in the cell
-    image = w.Image(value=figure_png(0), format="png")
+    # at its own size: a VBox stretches its children to its width, which blurs the picture
+    image = w.Image(value=figure_png(0), format="png", layout=w.Layout(align_self="flex-start"))
     slider = w.IntSlider(value=0, min=0, max=100, step=1, description="percentile",
                          continuous_update=False, style={"description_width": "initial"})
     exact = w.BoundedIntText(value=0, min=0, max=n - 1, step=1, description=description,

@@ -2,8 +2,12 @@
 
 - The release of tutorial 1, run from the top as a student does before writing anything: the
   first check cell stops the run with one friendly line, not a traceback.
-- The course's widgets: the rank browser of tutorial 2 (a percentile slider and an exact box)
-  changes the figure, and progress bars render as widgets, with no error.
+- The course's widgets: the rank browser of tutorial 2 (a percentile slider and an exact box
+  above an image of the figure) shows a new picture when a rank is typed and when the slider
+  moves, and progress bars render as widgets, with no error.
+
+Each test works in the notebook it opened, the visible panel: JupyterLab keeps the earlier
+tests' notebooks open in hidden tabs.
 
 Screenshots: ``build/browser/student-*.png``.
 """
@@ -17,9 +21,11 @@ import pytest
 from browser_harness import (
     chromium_page,
     copy_notebook,
+    image_digest,
     jupyter_server,
     require_browser,
     screenshot,
+    wait_for_new_image,
 )
 
 from nmautils.course.build import release_path
@@ -37,9 +43,14 @@ def lab(tmp_path_factory):
         yield page, url, folder
 
 
-def _open(page, url: str, name: str) -> None:
+def _open(page, url: str, name: str):
+    """The panel of notebook ``name``, opened in JupyterLab, once its kernel is idle."""
     page.goto(f"{url}/lab/tree/{name}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    # the notebook opened last is the visible one; earlier ones stay open in hidden tabs
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel"
+                 f":text-is('{name}')").wait_for(timeout=90_000)
+    panel = page.locator(".jp-NotebookPanel:visible")
+    panel.locator(".jp-Cell").first.wait_for(timeout=90_000)
     # a notebook whose kernel name this server lacks asks for one, as it would a student
     select = page.locator(".jp-Dialog button.jp-mod-accept")
     try:
@@ -47,7 +58,8 @@ def _open(page, url: str, name: str) -> None:
         select.click()
     except Exception:  # noqa: BLE001 - no dialog: the kernel starts by itself
         pass
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+    return panel
 
 
 def _run_all(page) -> None:
@@ -58,9 +70,9 @@ def _run_all(page) -> None:
 def test_running_the_blank_release_stops_at_a_friendly_line(lab):
     page, url, folder = lab
     name = copy_notebook(release_path("tutorial1_decoding"), folder).name
-    _open(page, url, name)
+    panel = _open(page, url, name)
     _run_all(page)
-    error = page.locator(STDERR).filter(has_text=re.compile("Error|not done yet")).first
+    error = panel.locator(STDERR).filter(has_text=re.compile("Error|not done yet")).first
     try:
         error.wait_for(state="attached", timeout=180_000)
         error.scroll_into_view_if_needed()
@@ -78,12 +90,12 @@ def test_the_rank_browser_changes_the_figure_and_progress_bars_are_widgets(lab):
         nbformat.v4.new_code_cell(
             "import matplotlib.pyplot as plt\n"
             "from nmautils.widgets import browse_ranks\n\n"
-            "def show(rank):\n"
+            "def draw(rank):\n"
             "    fig, ax = plt.subplots(figsize=(4, 3))\n"
             "    ax.plot([0, 1], [0, rank])\n"
             "    ax.set_title(f'rank {rank}')\n"
-            "    plt.show()\n\n"
-            "browser = browse_ranks(show, 23589)"),
+            "    return fig\n\n"
+            "browser = browse_ranks(draw, 23589)"),
         nbformat.v4.new_code_cell(
             "from nmautils.progress import progress\n"
             "for _ in progress(range(30), desc='steps'):\n"
@@ -91,19 +103,30 @@ def test_the_rank_browser_changes_the_figure_and_progress_bars_are_widgets(lab):
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "widgets.ipynb")
-    _open(page, url, "widgets.ipynb")
+    panel = _open(page, url, "widgets.ipynb")
     _run_all(page)
-    image = page.locator(".jp-OutputArea-output img").first
-    image.wait_for(timeout=60_000)
-    before = image.get_attribute("src")
-    box = page.locator(".widget-inline-hbox input[type='number']").first
-    box.fill("11794")
+    rank_browser = panel.locator(".widget-vbox").filter(has=page.locator(".widget-hslider")).first
+    rank_browser.wait_for(timeout=60_000)
+    image = rank_browser.locator("img.widget-image")
+    box = rank_browser.locator("input[type='number']")
+    readout = rank_browser.locator(".widget-readout")
+    first = wait_for_new_image(image, None)
+    assert (box.input_value(), readout.inner_text().strip()) == ("0", "0")
+    # the figure is the browser's image only: the inline backend does not show it again
+    assert panel.locator(".jp-OutputArea-output > img").count() == 0
+
+    box.fill("11794")  # a rank, typed: the slider follows and the figure is redrawn
     box.press("Enter")
-    page.wait_for_function(
-        "src => { const i = document.querySelector('.jp-OutputArea-output img');"
-        " return i && i.getAttribute('src') !== src; }", arg=before, timeout=30_000)
-    readout = page.locator(".widget-readout").first.inner_text()
-    assert readout.strip() == "50", readout
-    page.locator(".widget-hprogress, .progress-bar, .widget-progress").first.wait_for(timeout=60_000)
+    typed = wait_for_new_image(image, first)
+    assert readout.inner_text().strip() == "50", readout.inner_text()
+    screenshot(page, "student-rank-typed")
+
+    rank_browser.locator(".noUi-handle").first.press("End")  # the slider to 100 %
+    page.wait_for_function("box => box.value === '23588'", arg=box.element_handle(), timeout=30_000)
+    wait_for_new_image(image, typed)
+    assert readout.inner_text().strip() == "100", readout.inner_text()
+    assert image_digest(image) not in (first, typed)
+
+    panel.locator(".widget-hprogress, .progress-bar, .widget-progress").first.wait_for(timeout=60_000)
     screenshot(page, "student-widgets")
-    assert page.locator(STDERR).count() == 0
+    assert panel.locator(STDERR).count() == 0, panel.locator(STDERR).all_inner_texts()

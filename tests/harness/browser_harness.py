@@ -120,6 +120,36 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+#: A digest of the bytes an ``<img>`` shows (a widget image's ``src`` is a blob: URL), so that a
+#: test compares pictures, not URLs: a new URL with the same picture is no redraw.
+_IMAGE_DIGEST = """async img => {
+    if (!img.complete || !img.naturalWidth || !img.src) return null;
+    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let hash = 2166136261;
+    for (const b of bytes) hash = Math.imul(hash ^ b, 16777619) >>> 0;
+    return bytes.length + ':' + hash.toString(16);
+}"""
+
+
+def image_digest(image) -> str | None:
+    """``length:FNV-1a`` of the picture the ``<img>`` locator shows; None until it has loaded."""
+    return image.evaluate(_IMAGE_DIGEST)
+
+
+def wait_for_new_image(image, before: str | None, timeout: float = 60) -> str:
+    """The digest of the ``<img>`` locator's picture once it loaded and differs from ``before``."""
+    image.wait_for(timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    while True:
+        digest = image_digest(image)
+        if digest is not None and digest != before:
+            return digest
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the image did not change from {before} in {timeout} s "
+                                 f"(now {digest})")
+        time.sleep(0.25)
+
+
 def copy_notebook(notebook: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copy(notebook, folder / Path(notebook).name))

@@ -105,6 +105,7 @@ def test_browse_ranks_offers_a_coarse_slider_and_an_exact_rank_box():
     assert isinstance(exact, ipywidgets.BoundedIntText) and (exact.min, exact.max) == (0, 23_588)
     assert exact.description == "rank" and drawn == [0]
     assert isinstance(image, ipywidgets.Image) and image.format == "png"
+    assert image.layout.align_self == "flex-start", "not stretched to the width of the page"
     assert bytes(image.value).startswith(b"\x89PNG"), "the first figure is drawn at once"
     pictures = [bytes(image.value)]
     slider.value = 50  # the median neuron in one move
