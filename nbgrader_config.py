@@ -19,9 +19,10 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograding: one cell may run at most this many seconds; a cell that loops forever is
-# interrupted and counted as an error in that cell only.
-c.Execute.timeout = 120
+# Autograding: one cell may run at most Execute.timeout seconds, set below from
+# nmautils.settings.GRADING_LIMITS (which holds every grading limit's default; put a number in
+# its place below to change it for this course); a cell that loops forever is interrupted and
+# counted as an error in that cell only.
 c.Execute.interrupt_on_timeout = True
 
 # Autograding runs in nmautils' hardened Execute (nmautils/course/guard.py): every kernel runs in
@@ -38,6 +39,7 @@ try:
     from nmautils.course.feedback import feedback_preprocessors, formgrader_preprocessors
     from nmautils.course.guard import autograde_preprocessors
     from nmautils.course.overwrite import sanitize_preprocessors
+    from nmautils.settings import GRADING_LIMITS
 except Exception as _error:  # noqa: BLE001 - any failure to load the guard must refuse grading
     from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -57,6 +59,7 @@ except Exception as _error:  # noqa: BLE001 - any failure to load the guard must
     c.GenerateFeedback.preprocessors = [RefuseWithoutGuard]
     c.HTMLExporter.preprocessors = [RefuseWithoutGuard]
 else:
+    c.Execute.timeout = GRADING_LIMITS.cell_timeout
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
     # the competition's scorer, after the executor, runs in the kernel that graded the notebook
     c.GuardedExecute.hand_over_kernel = True

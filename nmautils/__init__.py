@@ -10,6 +10,7 @@ Every notebook of the course imports this package. Its modules each have one con
 - :mod:`nmautils.plotting` - the figures of the course and its matplotlib style
 - :mod:`nmautils.progress` - progress bars that switch off in headless runs
 - :mod:`nmautils.runtime` - the versions and device a notebook runs on (printed at set-up)
+- :mod:`nmautils.settings` - the ``NMAUTILS_*`` environment variables and the grading limits
 - :mod:`nmautils.checks` - friendly checks used by the exercises' visible tests, and
   :func:`~nmautils.checks.refusing` for their hidden tests
 - :mod:`nmautils.placecells` - RatInABox place-cell data for tutorial 3
@@ -17,27 +18,20 @@ Every notebook of the course imports this package. Its modules each have one con
 - :mod:`nmautils.report` - printing trained numbers at a precision every machine reproduces
 - :mod:`nmautils.widgets` - notebook widgets, e.g. browsing a ranking of ~24,000 neurons
 
-Submodules are imported lazily, so ``import nmautils`` is cheap. In an IPython kernel the import
-also makes an answer that still raises nbgrader's stub (``raise NotImplementedError()``) show one
-line naming the exercise instead of a long traceback (``nmautils._tracebacks``).
+Submodules are imported lazily, so ``import nmautils`` is cheap, and importing nmautils sets
+nothing in the process (no environment variable, no allocator setting). In an IPython kernel the
+import makes an answer that still raises nbgrader's stub (``raise NotImplementedError()``) show
+one line naming the exercise instead of a long traceback (``nmautils._tracebacks``).
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
-# Large tensors (the encoding model's 27 M output weights and their gradients) are allocated
-# every training step; on Linux, transparent huge pages make those allocations ~2x cheaper
-# (about 10 % of a training step on a 2-core CPU). PyTorch reads this variable when it first
-# allocates memory, so it only takes effect when nmautils is imported before torch, as every
-# notebook's set-up cell does. It changes no numbers.
-os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+from ._tracebacks import install as _install_tracebacks
 
 __version__ = "0.1.0"
-
-from ._tracebacks import install as _install_tracebacks  # noqa: E402 - after the setting above
 
 _install_tracebacks()
 
@@ -51,6 +45,7 @@ _SUBMODULES = (
     "progress",
     "report",
     "runtime",
+    "settings",
     "stimuli",
     "surrogate",
     "train",

@@ -16,7 +16,7 @@ progress bar (:mod:`nmautils.progress`), and is written to a temporary file that
 the cache entry once complete and verified: a download cut off midway leaves nothing behind and
 is tried again by the next run (:class:`DownloadInterrupted`). Downloads go to ``NMAUTILS_DATA_DIR`` (default
 ``pooch.os_cache("nmautils")``). :func:`data_source` returns one line saying which data the
-loaders use; the notebooks print it.
+loaders use; the notebooks print it. Both variables are defined in :mod:`nmautils.settings`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ import numpy as np
 import pooch
 import torch
 
+from . import settings
 from . import surrogate as _surrogate
-from ._validate import check_int, check_type, env_choice
+from ._validate import check_int, check_type
 
 __all__ = [
     "DATASETS",
@@ -54,7 +55,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-MODES = ("auto", "surrogate", "real")
+MODES = settings.VARIABLES["NMAUTILS_DATA"].choices
 """Valid values of the environment variable ``NMAUTILS_DATA``."""
 
 CITATION = "Stringer et al. 2021, Cell"
@@ -128,22 +129,21 @@ class SurrogateDataWarning(UserWarning):
 
 
 def data_mode() -> str:
-    """Return the data mode from ``NMAUTILS_DATA``: "auto" (default), "surrogate" or "real".
+    """Return the data mode: ``settings.get("NMAUTILS_DATA")``, "auto" (default), "surrogate"
+    or "real".
 
     Raises
     ------
     ValueError
         If the variable holds anything else.
     """
-    return env_choice("NMAUTILS_DATA", MODES,
-                      "auto = real data with an offline fallback to the surrogate, "
-                      "surrogate = synthetic data only, real = real data or an error")
+    return settings.get("NMAUTILS_DATA")
 
 
 def default_cache_dir() -> Path:
-    """Return the download cache folder: ``NMAUTILS_DATA_DIR``, else ``pooch.os_cache("nmautils")``."""
-    env = os.environ.get("NMAUTILS_DATA_DIR", "").strip()
-    return Path(env).expanduser() if env else Path(pooch.os_cache("nmautils"))
+    """Return the download cache folder: ``settings.get("NMAUTILS_DATA_DIR")``, the variable's
+    folder, else ``pooch.os_cache("nmautils")``."""
+    return settings.get("NMAUTILS_DATA_DIR")
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ so the same place-field centres), then restores the walk from the file instead o
 the same ``X``, ``Y`` and ``t`` to the last bit, in a fraction of the time (a notebook run twice,
 CI's many executions of tutorial 3). A cache that cannot be written (read-only, as in the
 grading sandbox) or read (partial or corrupt file) is skipped and the walk is simulated;
-``NMAUTILS_PLACECELL_CACHE=off`` turns the cache off.
+``NMAUTILS_PLACECELL_CACHE=off`` turns the cache off (:mod:`nmautils.settings`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from . import settings
 from ._validate import check_choice, check_int, check_number, check_positive_int
 
 __all__ = ["PlaceCellData", "simulate_place_cells", "CELL_TYPES"]
@@ -242,7 +243,7 @@ def simulate_place_cells(
 
 def _walk_cache_file(duration, dt, n_cells, width, seed, cell_type) -> Path | None:
     """Where the walk of these arguments is cached (None when the cache is off)."""
-    if os.environ.get("NMAUTILS_PLACECELL_CACHE", "").strip().lower() in ("off", "0", "no"):
+    if settings.get("NMAUTILS_PLACECELL_CACHE") == "off":
         return None
     import ratinabox
 

@@ -9,39 +9,44 @@ The environment variable ``NMAUTILS_PROGRESS`` chooses:
 - ``text``: always a text bar (e.g. a front end that shows no widgets).
 - ``off``: no bars. Notebook outputs are stored and compared by nbval, so the build and the test
   suite set it (bars print timings).
+
+The variable is defined in :mod:`nmautils.settings`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from typing import Any
 
-from ._validate import env_choice
+from . import settings
 
 __all__ = ["PROGRESS_MODES", "bar_class", "progress", "progress_enabled", "progress_mode"]
 
-PROGRESS_MODES = ("auto", "text", "off")
+PROGRESS_MODES = settings.VARIABLES["NMAUTILS_PROGRESS"].choices
 """Valid values of the environment variable ``NMAUTILS_PROGRESS``."""
 
 
 def progress_mode() -> str:
-    """The bar mode from ``NMAUTILS_PROGRESS``: "auto" (default), "text" or "off".
+    """The bar mode: ``settings.get("NMAUTILS_PROGRESS")``, "auto" (default), "text" or "off".
 
     Raises
     ------
     ValueError
         If the variable holds anything else.
     """
-    return env_choice("NMAUTILS_PROGRESS", PROGRESS_MODES,
-                      "auto = widget bars in notebooks, text elsewhere; text = text bars; "
-                      "off = no bars")
+    return settings.get("NMAUTILS_PROGRESS")
 
 
 def progress_enabled() -> bool:
-    """False when the environment variable ``NMAUTILS_PROGRESS`` is ``"off"`` (headless runs)."""
-    return os.environ.get("NMAUTILS_PROGRESS", "auto").strip().lower() != "off"
+    """False when the environment variable ``NMAUTILS_PROGRESS`` is ``"off"`` (headless runs).
+
+    Raises
+    ------
+    ValueError
+        If the variable holds a value other than "auto", "text" or "off".
+    """
+    return progress_mode() != "off"
 
 
 def _in_notebook() -> bool:

@@ -19,13 +19,15 @@ claim may hold less strongly than on the surrogate, and the student should read 
 ``AssertionError``. With ``NMAUTILS_STRICT_CLAIMS=1`` (the course build and CI set it) a claim
 that does not hold raises :class:`ClaimError`, so the solutions cannot be built or pass nbval
 on the surrogate unless every claim holds there.
+
+Both variables are defined in :mod:`nmautils.settings`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 
+from . import settings
 from ._validate import as_scalar, check_number
 
 __all__ = ["approx", "MarginError", "verdict", "ClaimError"]
@@ -85,12 +87,11 @@ def approx(value: float, step: float, spread: float) -> str:
     value = as_scalar(value, "value")
     step = check_number(step, "step", minimum=0, include_min=False)
     spread = check_number(spread, "spread", minimum=0)
-    _record(value, step, spread)
     if not math.isfinite(value):
         return str(value)
     k = math.floor(value / step + 0.5)
     boundary_gap = step / 2 - abs(value - k * step)
-    if os.environ.get("NMAUTILS_CHECK_MARGINS", "") == "1" and boundary_gap < spread:
+    if settings.get("NMAUTILS_CHECK_MARGINS") and boundary_gap < spread:
         raise MarginError(
             f"{value!r} lies {boundary_gap:.3g} from a rounding boundary of the {step:g} grid, "
             f"less than its measured spread {spread:g}: another machine could print a different "
@@ -100,22 +101,6 @@ def approx(value: float, step: float, spread: float) -> str:
     d = _decimals(step)
     text = f"{shown:.{d}f}"
     return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
-
-
-def _record(value: float, step: float, spread: float) -> None:
-    """Append the unrounded value to ``NMAUTILS_RECORD_APPROX`` (a JSON-lines file), if set.
-
-    ``bench/spreads.py`` executes the solutions under two numeric configurations with this set
-    and compares the recorded values number by number: the measured spread of every printed
-    number, next to the spread its ``approx`` call allows.
-    """
-    path = os.environ.get("NMAUTILS_RECORD_APPROX", "")
-    if not path:
-        return
-    import json
-
-    with open(path, "a") as f:
-        f.write(json.dumps({"value": value, "step": step, "spread": spread}) + "\n")
 
 
 def verdict(claim: str, holds: bool, evidence: str = "") -> None:
@@ -162,5 +147,5 @@ def verdict(claim: str, holds: bool, evidence: str = "") -> None:
             "data; on other recordings the effect can be weaker - look at the figures and think "
             "about why."
         )
-        if os.environ.get("NMAUTILS_STRICT_CLAIMS", "") == "1":
+        if settings.get("NMAUTILS_STRICT_CLAIMS"):
             raise ClaimError(f"claim does not hold: {claim}{details}")

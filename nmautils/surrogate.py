@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import check_choice, check_int, check_type, env_choice
+from . import settings
+from ._validate import check_choice, check_int, check_type
 
 __all__ = [
     "N_NEURONS",
@@ -81,16 +82,15 @@ DIRECTION_SELECTIVE_RANGE = (0.5, 1.0)
 
 
 def default_size() -> str:
-    """Return the surrogate size from ``NMAUTILS_SURROGATE_SIZE`` ("full" by default).
+    """Return the surrogate size: ``settings.get("NMAUTILS_SURROGATE_SIZE")``, "full" by
+    default (one of :data:`SIZES`).
 
     Raises
     ------
     ValueError
         If the variable holds anything but "full" or "small".
     """
-    return env_choice("NMAUTILS_SURROGATE_SIZE", tuple(SIZES),
-                      f"full = {N_NEURONS} neurons like the real files, "
-                      f"small = {N_NEURONS_SMALL} neurons for fast tests")
+    return settings.get("NMAUTILS_SURROGATE_SIZE")
 
 
 def _simulate(n_neurons: int, seed: int, trial_seed: int | None = None,

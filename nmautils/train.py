@@ -16,11 +16,8 @@ environment variable ``NMAUTILS_PROGRESS`` is not ``"off"``.
 
 from __future__ import annotations
 
-import ctypes
 import math
-import os
 import random
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -28,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn, optim
 
+from . import settings
 from ._validate import (
     check_callable,
     check_consistent_length,
@@ -116,11 +114,10 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     """
     source = "device"
     if device is None:
-        env = os.environ.get("NMAUTILS_DEVICE", "").strip()
-        if env and env.lower() != "auto":
-            device, source = env, "NMAUTILS_DEVICE"
-        else:
+        env = settings.get("NMAUTILS_DEVICE")
+        if env == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device, source = env, "NMAUTILS_DEVICE"
     check_type(device, "device", (str, torch.device),
                "a string such as 'cpu' or 'cuda', a torch.device or None")
     try:
@@ -231,16 +228,6 @@ def _show_progress(progress: bool | None, n_steps: int) -> bool:
     return n_steps >= AUTO_PROGRESS_MIN_STEPS
 
 
-#: Layers whose output differs between train and eval mode.
-_MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm,
-                   nn.modules.instancenorm._InstanceNorm)
-
-
-def _mode_dependent(net: nn.Module) -> bool:
-    """True when ``net`` holds a layer that behaves differently in train and eval mode."""
-    return any(isinstance(m, _MODE_DEPENDENT) for m in net.modules())
-
-
 def _scalar_loss(loss: object) -> torch.Tensor:
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
@@ -269,36 +256,6 @@ def _penalized_params(
                 "it is a tensor that net does not own."
             )
     return params
-
-
-_FREED_MEMORY_KEPT = False
-
-
-def _reuse_freed_memory() -> None:
-    """Keep freed memory in the process for reuse (Linux with glibc; once per process).
-
-    glibc gives every allocation above 32 MB its own ``mmap`` and returns it to the system when
-    it is freed, so a tensor of that size made afresh at every step - the 108 MB weight gradient
-    of tutorial 2's encoding model - costs the system's page faults and zeroing each time: its
-    matrix product took 68 ms instead of 25 ms (2 threads, this course's 2-core machine). With
-    ``mmap`` off for allocations and a high trim threshold, freed blocks stay in the heap and
-    the next step reuses them. Memory freed by the process is then not handed back to the
-    system until it exits. ``NMAUTILS_KEEP_FREED_MEMORY=0`` leaves malloc as it is.
-    """
-    global _FREED_MEMORY_KEPT
-    if _FREED_MEMORY_KEPT or os.environ.get("NMAUTILS_KEEP_FREED_MEMORY", "1").strip() == "0":
-        return
-    _FREED_MEMORY_KEPT = True
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
-        return
-    m_trim_threshold, m_mmap_max = -1, -4  # from glibc's malloc.h
-    mallopt(m_mmap_max, 0)
-    mallopt(m_trim_threshold, 2**30)
 
 
 def _fused_sgd(
@@ -433,8 +390,6 @@ def train_full_batch(
     L1 = _check_rate(L1_penalty, "L1_penalty", positive=False)
     params = _penalized_params(net, penalized, active=L2 > 0 or L1 > 0)
     dev = pick_device(device)
-    if dev.type == "cpu":
-        _reuse_freed_memory()
 
     with _moved_to(net, dev, home):
         x, y = train_data.to(dev), train_labels.to(dev)
@@ -451,19 +406,10 @@ def train_full_batch(
         steps, bar = _progress_bar(range(n_epochs), progress, n_epochs, unit="epoch")
         refresh = max(1, n_epochs // 50)
 
-        # When the test inputs are the training inputs (the encoding model sees the same 60
-        # gratings with train and test responses) and the net behaves the same in train and eval
-        # mode, the forward pass of step i+1 already holds the test predictions after step i:
-        # reuse it instead of running the net twice per step. The numbers are the same.
-        shared_inputs = has_test and test_data is train_data and not _mode_dependent(net)
-
         net.train()
         for i in steps:
             optimizer.zero_grad()
             out = net(x)
-            if shared_inputs and i > 0:
-                with torch.no_grad():
-                    test_hist.append(_scalar_loss(loss_fn(out.detach(), y_test)).detach())
             loss = _scalar_loss(loss_fn(out, y))
             loss.backward()
             if params:
@@ -476,7 +422,7 @@ def train_full_batch(
             optimizer.step()
             train_hist.append(loss.detach())
 
-            if has_test and (not shared_inputs or i == n_epochs - 1):
+            if has_test:
                 net.eval()
                 with torch.no_grad():
                     test_hist.append(_scalar_loss(loss_fn(net(x_test), y_test)).detach())

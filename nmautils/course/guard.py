@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -51,6 +50,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 from traitlets.config import Config
 
+from .. import settings as nmautils_settings
+from ..settings import GRADING_LIMITS
 from . import slicing, verdicts
 from .live_kernel import KERNEL_GUARD_CALL, LIVE_KERNEL, LiveKernel, shell_reply
 from .notebooks import cell_kind, drop_regions, regions
@@ -75,7 +76,7 @@ _CONFIGURE = "__import__('nmautils.course.hidden', fromlist=['_']).configure({},
 
 
 #: Seconds a cell of the model answer may take while the reference values are computed.
-REFERENCE_CELL_TIMEOUT = 600
+REFERENCE_CELL_TIMEOUT = GRADING_LIMITS.reference_cell_timeout
 
 
 class GradingRefused(RuntimeError):
@@ -91,13 +92,13 @@ _RUN_SEED: list[int] = []
 
 #: Names a fixed fixture seed for every grading run (unset: each run draws its own). Only for
 #: a test suite that shares reference values between processes (``NMAUTILS_REFERENCE_STORE``).
-FIXTURE_SEED_VARIABLE = "NMAUTILS_FIXTURE_SEED"
+FIXTURE_SEED_VARIABLE = "NMAUTILS_FIXTURE_SEED"  # defined in nmautils.settings
 
 
 def draw_fixture_seed() -> int:
     """A new grading run's fixture seed: ``NMAUTILS_FIXTURE_SEED`` when set, else drawn."""
-    fixed = os.environ.get(FIXTURE_SEED_VARIABLE)
-    return int(fixed) if fixed else secrets.randbelow(2**31)
+    fixed = nmautils_settings.get(FIXTURE_SEED_VARIABLE)
+    return fixed if fixed is not None else secrets.randbelow(2**31)
 
 
 def run_fixture_seed() -> int:
@@ -173,12 +174,15 @@ class GuardedExecute(Execute):
                            "every cell.").tag(config=True)
     fixture_seed = Integer(-1, help="Seed of the hidden tests' fixtures (nmautils.course.hidden); "
                            "-1 draws one per grading process.").tag(config=True)
-    submission_timeout = Integer(600, help="Seconds one submission may take in all (restarts and "
+    submission_timeout = Integer(GRADING_LIMITS.submission_timeout,
+                                 help="Seconds one submission may take in all (restarts and "
                                  "replays included); cells left when it runs out are not run and "
                                  "score 0. 0: no budget.").tag(config=True)
-    cell_output_mb = Float(2.0, help="Output (MiB) kept per cell, display data included; the rest "
+    cell_output_mb = Float(GRADING_LIMITS.cell_output_mb,
+                           help="Output (MiB) kept per cell, display data included; the rest "
                            "is dropped with a message.").tag(config=True)
-    notebook_output_mb = Float(16.0, help="Output (MiB) kept per notebook.").tag(config=True)
+    notebook_output_mb = Float(GRADING_LIMITS.notebook_output_mb,
+                               help="Output (MiB) kept per notebook.").tag(config=True)
     store_widget_state = Bool(False, help="Grading keeps no widget state.")
     reference_mode = Bool(False, help="Run the model answer to record the hidden tests' reference "
                           "values (set by compute_references, not by configuration).")

@@ -78,12 +78,17 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.utils import run_sync
 from traitlets import Bool, Float, Integer
 
+from .. import runtime, settings
+from ..settings import GRADING_LIMITS
+
 #: The kernel's home and working folders inside the sandbox (on a size-limited tmpfs).
 SANDBOX_HOME = "/home/student"
 #: Where the submission folder is mounted read-only inside the sandbox (copied to the home).
 SUBMISSION_MOUNT = "/submission"
 #: Environment variables passed from the grader into the sandbox (names, or prefixes ending in _).
-ENV_ALLOW = ("NMAUTILS_", "PYTHONHASHSEED", "THP_MEM_ALLOC_ENABLE", "OMP_NUM_THREADS",
+#: The allocator settings (:data:`nmautils.runtime.ALLOCATOR_ENV`) pass too, and a kernel gets
+#: them when the grader's environment does not set them (:func:`sandbox_environment`).
+ENV_ALLOW = ("NMAUTILS_", "PYTHONHASHSEED", *runtime.ALLOCATOR_ENV, "OMP_NUM_THREADS",
              "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "ATEN_CPU_CAPABILITY", "ONEDNN_",
              "DNNL_", "MKL_ENABLE_INSTRUCTIONS", "MPLBACKEND", "LANG", "LC_ALL", "TZ", "CI")
 
@@ -103,7 +108,7 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Resource limits of one sandboxed kernel.
+    """Resource limits of one sandboxed kernel (defaults: :data:`nmautils.settings.GRADING_LIMITS`).
 
     Parameters
     ----------
@@ -121,11 +126,11 @@ class SandboxLimits:
         Size of each writable tmpfs (the home/working folder, ``/tmp`` and ``/dev/shm``), in MiB.
     """
 
-    memory_gb: float = 8.0
-    processes: int = 256
-    file_size_mb: int = 256
-    cpu_seconds: int = 3600
-    disk_mb: int = 512
+    memory_gb: float = GRADING_LIMITS.memory_gb
+    processes: int = GRADING_LIMITS.processes
+    file_size_mb: int = GRADING_LIMITS.file_size_mb
+    cpu_seconds: int = GRADING_LIMITS.cpu_seconds
+    disk_mb: int = GRADING_LIMITS.disk_mb
 
     @property
     def memory_bytes(self) -> int:
@@ -142,7 +147,7 @@ class SandboxLimits:
         }
 
 
-#: The limits of a grading kernel unless configured otherwise (the one place they are defined).
+#: The limits of a grading kernel unless configured otherwise.
 DEFAULT_LIMITS = SandboxLimits()
 #: Size of the tmpfs holding the kernel's sockets (sockets take no space; nothing else belongs).
 SOCKET_DISK_BYTES = 2**20
@@ -189,16 +194,10 @@ def _checkout_root() -> Path | None:
     return None if parent.name in ("site-packages", "dist-packages") else parent
 
 
-def _data_cache_dir() -> Path | None:
-    env = os.environ.get("NMAUTILS_DATA_DIR", "").strip()
-    if env:
-        return Path(env).expanduser().resolve()
-    try:
-        import pooch
-
-        return Path(pooch.os_cache("nmautils")).resolve()
-    except Exception:  # pragma: no cover - pooch is a dependency
-        return None
+def _data_cache_dir() -> Path:
+    """The data cache, resolved: :func:`nmautils.data.default_cache_dir`, read through the
+    setting it returns (``NMAUTILS_DATA_DIR``) because importing nmautils.data imports torch."""
+    return settings.get("NMAUTILS_DATA_DIR").resolve()
 
 
 def readonly_paths(python: str | None = None) -> list[Path]:
@@ -224,7 +223,7 @@ def readonly_paths(python: str | None = None) -> list[Path]:
                                                                        "dist-packages")]
     candidates.append(_nmautils_dir())
     cache = _data_cache_dir()
-    if cache is not None and cache.is_dir():
+    if cache.is_dir():
         candidates.append(cache)
     package = _nmautils_dir()
     checkout = _checkout_root()
@@ -268,8 +267,9 @@ def sandbox_environment(env: Mapping[str, str], python_bin: str) -> dict[str, st
         "PYTHONSAFEPATH": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     })
+    runtime.tune(kept)  # faster allocation of big tensors, unless the grader's values say else
     cache = _data_cache_dir()
-    if cache is not None and cache.is_dir():
+    if cache.is_dir():
         kept["NMAUTILS_DATA_DIR"] = str(cache)
     # the kernel imports the nmautils the grader runs (the only folder of a checkout that is
     # mounted), also when an editable install of the interpreter points at another checkout
@@ -888,10 +888,14 @@ class SandboxedKernelManager(AsyncKernelManager):
     memory_gb = Float(DEFAULT_LIMITS.memory_gb,
                       help="Memory of the whole sandbox, and address space of each process (GiB)."
                       ).tag(config=True)
-    processes = Integer(DEFAULT_LIMITS.processes).tag(config=True)
-    file_size_mb = Integer(DEFAULT_LIMITS.file_size_mb).tag(config=True)
-    cpu_seconds = Integer(DEFAULT_LIMITS.cpu_seconds).tag(config=True)
-    disk_mb = Integer(DEFAULT_LIMITS.disk_mb).tag(config=True)
+    processes = Integer(DEFAULT_LIMITS.processes,
+                        help="Processes and threads of the sandbox.").tag(config=True)
+    file_size_mb = Integer(DEFAULT_LIMITS.file_size_mb,
+                           help="Largest file a process may write (MiB).").tag(config=True)
+    cpu_seconds = Integer(DEFAULT_LIMITS.cpu_seconds,
+                          help="CPU time of each process (s).").tag(config=True)
+    disk_mb = Integer(DEFAULT_LIMITS.disk_mb,
+                      help="Size of each writable tmpfs folder (MiB).").tag(config=True)
     uid_base = Integer(200_000, help="Sandbox user ids start here (grader running as root).").tag(
         config=True)
     socket_timeout = Float(120.0, help="Seconds to wait for a starting kernel's sockets before "

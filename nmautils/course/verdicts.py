@@ -22,10 +22,10 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from .. import settings
 from .hidden import MAX_DEPTH, MIME
 
 #: The most array elements one test cell may report (both sides).
@@ -39,7 +39,7 @@ GRADING_VARIABLES = ("NMAUTILS_DATA", "NMAUTILS_SURROGATE_SIZE", "NMAUTILS_DEVIC
 #: A folder where grading processes share the reference values they compute (unset: none). It
 #: must be out of every sandbox's view; the test suite sets it, with a fixed fixture seed, so that
 #: its many grading processes run each model answer once.
-STORE_VARIABLE = "NMAUTILS_REFERENCE_STORE"
+STORE_VARIABLE = "NMAUTILS_REFERENCE_STORE"  # defined in nmautils.settings
 
 _DTYPES = {"float": "<f8", "int": "<i8", "bool": "|b1"}
 
@@ -56,10 +56,18 @@ class Collected:
     problems: list[str]
 
 
+def _grading_value(name: str) -> str | None:
+    """A variable of :data:`GRADING_VARIABLES` as it decides what a notebook computes: an
+    nmautils variable's validated value (:func:`nmautils.settings.get`), else its text."""
+    if name in settings.VARIABLES:
+        return str(settings.get(name))
+    return os.environ.get(name)
+
+
 def reference_key(source_text: str, seed: int) -> str:
     """Key of :data:`REFERENCES` for a source notebook's text and a fixture seed, under this
     process's :data:`GRADING_VARIABLES`."""
-    environment = json.dumps([os.environ.get(name) for name in GRADING_VARIABLES])
+    environment = json.dumps([_grading_value(name) for name in GRADING_VARIABLES])
     digest = hashlib.sha256(f"{source_text}\0{environment}".encode()).hexdigest()[:24]
     return f"{digest}-{int(seed)}"
 
@@ -71,8 +79,8 @@ def references_for(source_text: str, seed: int,
     ``compute()`` (then kept in both)."""
     key = reference_key(source_text, seed)
     if key not in REFERENCES:
-        folder = os.environ.get(STORE_VARIABLE)
-        path = Path(folder) / f"{key}.json" if folder else None
+        folder = settings.get(STORE_VARIABLE)
+        path = folder / f"{key}.json" if folder is not None else None
         if path is not None and path.is_file():
             REFERENCES[key] = json.loads(path.read_text())
         else:

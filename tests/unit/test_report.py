@@ -65,16 +65,3 @@ def test_verdict_raises_in_strict_mode(monkeypatch):
         verdict("broken", False)
     with pytest.raises(TypeError, match="claim and evidence should be str"):
         verdict(3, True)
-
-
-def test_approx_records_unrounded_values_when_asked(tmp_path, monkeypatch):
-    import json
-
-    log = tmp_path / "approx.jsonl"
-    monkeypatch.setenv("NMAUTILS_RECORD_APPROX", str(log))
-    monkeypatch.delenv("NMAUTILS_CHECK_MARGINS", raising=False)
-    assert approx(0.764, 0.05, 0.01) == "0.75"
-    assert approx(1009.3, 10, 3) == "1010"
-    rows = [json.loads(line) for line in log.read_text().splitlines()]
-    assert rows == [{"value": 0.764, "step": 0.05, "spread": 0.01},
-                    {"value": 1009.3, "step": 10.0, "spread": 3.0}]

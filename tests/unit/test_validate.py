@@ -452,6 +452,12 @@ PUBLIC_CASES = [
     ("runtime", "show_runtime",
      lambda: _call("runtime", "show_runtime", 0),
      lambda: _call("runtime", "show_runtime", "meta")),
+    ("runtime", "tune",
+     lambda: _call("runtime", "tune", ["THP_MEM_ALLOC_ENABLE"]),
+     None),
+    ("settings", "get",
+     lambda: _call("settings", "get", 3),
+     lambda: _call("settings", "get", "NMAUTILS_NOPE")),
     ("stimuli", "grating",
      lambda: _call("stimuli", "grating", "45"),
      lambda: _call("stimuli", "grating", 45, res=-0.1)),
@@ -493,6 +499,7 @@ NOT_IN_TABLE = {
     "plotting": {"use_style",  # no arguments
                  "plot_binned_responses"},  # an alias of plot_binned_tuning_curves (in the table)
     "progress": {"bar_class", "progress", "progress_enabled", "progress_mode"},  # kwargs to tqdm / none
+    "settings": {"get_config", "environment_table"},  # no arguments
     "surrogate": {"default_size"},  # no arguments (the environment: test_env_settings below)
 }
 
