@@ -13,7 +13,7 @@ caller's own use of ``np.random`` is left untouched.
 
 Speed
 -----
-Only the agent's trajectory is simulated step by step with RatInABox (about 0.4 ms per step); the
+Only the agent's trajectory is simulated step by step with RatInABox; the
 firing rates of all cells at all visited positions are then computed in one vectorised call of
 the cells' ``get_state(evaluate_at=None, pos=...)``. The default (6000 steps, 25 cells) takes
 about 2-3 s on one CPU core.

@@ -22,17 +22,11 @@ __all__ = ["ALLOCATOR_ENV", "runtime_line", "show_runtime", "tune"]
 #: Environment variables that make large CPU tensors cheaper to allocate, in a process started
 #: with them (Linux; elsewhere they do nothing). None changes a number the process computes.
 ALLOCATOR_ENV = {
-    # PyTorch backs large CPU tensors with transparent huge pages: fewer page faults, about
-    # 10 % of a training step of tutorial 2's encoding model on a 2-core machine. Read at its
-    # first allocation.
+    # PyTorch backs large CPU tensors with transparent huge pages: fewer page faults per step.
     "THP_MEM_ALLOC_ENABLE": "1",
-    # glibc's malloc gives every allocation above 32 MB its own mmap and hands it back to the
-    # system when it is freed, so a tensor of that size made afresh at every step - the 108 MB
-    # weight gradient of the encoding model - costs the system's page faults and zeroing each
-    # time: its matrix product took 68 ms instead of 25 ms (2 threads). Without mmap for
-    # allocations and with a high trim threshold, freed blocks stay in the heap and the next
-    # step reuses them; memory the process frees is then not handed back until it exits.
-    # (glibc reads these when the process starts; they are mallopt's M_MMAP_MAX, M_TRIM_THRESHOLD.)
+    # glibc hands every freed block above 32 MB back to the system, so a large tensor made afresh
+    # at every training step pays for fresh, zeroed pages each time; these keep freed blocks in
+    # the heap for the next step (read at process start; mallopt's M_MMAP_MAX, M_TRIM_THRESHOLD).
     "MALLOC_MMAP_MAX_": "0",
     "MALLOC_TRIM_THRESHOLD_": str(2**30),
 }
