@@ -10,14 +10,12 @@ so this is :mod:`test_student` again in the classic Notebook, served from ``buil
   cell (verbatim), Cell > Run All: no cell shows an error, training's progress bars render as
   widget bars, no widget falls back to its text form;
 - the explore cell's rank browser (``nmautils.widgets.browse_ranks``): moving its percentile
-  slider (keyboard, as the slider's handle takes it) sets the rank box and redraws the figure;
-  typing a rank moves the slider and redraws the figure.
+  slider (keyboard, as the slider's handle takes it) sets the rank box and shows a new picture
+  of the figure; typing a rank moves the slider and shows a new picture; no page error.
 
-Known failure (an expected failure with its reason, on that exact error only): widgetsnbextension
-3.6.7 to 3.6.10 (Colab pins 3.6.10) cannot make an Output widget in the classic Notebook
-("_deserialize_state is not a function" in the page), so the rank browser - a VBox holding the
-Output that ``interactive_output`` makes - shows nothing there; 3.6.6 renders it. Colab's own page
-does not use widgetsnbextension's bundle, so this says nothing about Colab itself.
+widgetsnbextension 3.6.7 to 3.6.10 (Colab pins 3.6.10) cannot make an Output widget in the
+classic Notebook ("_deserialize_state is not a function" in the page; 3.6.6 can), so the rank
+browser shows its figure in an Image widget, not an Output; this test fails on any page error.
 
 Versions: all from ``constraints/colab.txt`` - notebook 6.5.7, widgetsnbextension 3.6.10 (its
 nbextension enabled in the venv), ipywidgets 7.7.1, ipykernel 6.17.1, IPython 7.34.0,
@@ -47,9 +45,11 @@ from browser_harness import (
     SCREENSHOTS,
     chromium_page,
     copy_notebook,
+    image_digest,
     jupyter_server,
     require_browser,
     screenshot,
+    wait_for_new_image,
 )
 from colab_notebooks import LIVE_ENV, REMOVED_ENV
 
@@ -147,12 +147,6 @@ def test_running_the_blank_release_stops_at_a_friendly_line(classic):
     assert not errors, errors
 
 
-#: The signature of widgetsnbextension 3.6.7-3.6.10's Output widget in the classic Notebook: its
-#: bundle extends an ES2017 model class Backbone-style, so the class loses its static methods and
-#: no Output model can be made (3.6.6 is ES5 and works). ``browse_ranks`` draws into an Output.
-OUTPUT_WIDGET_BUG = "_deserialize_state is not a function"
-
-
 def explore_notebook(folder: Path) -> str:
     """Tutorial 2's solution cut to what its rank browser needs, cells verbatim: the set-up cell,
     then every code cell from Section 6's data (``load_data_split``) to the explore cell
@@ -198,51 +192,43 @@ def test_tutorial2_runs_without_errors_and_its_progress_bars_are_widgets(tutoria
     screenshot(page, "colab-progress")
     as_text = [t for t in page.locator(".output_text").all_inner_texts() if WIDGET_AS_TEXT.search(t)]
     assert not as_text, as_text
-    assert not [e for e in errors if OUTPUT_WIDGET_BUG not in e], errors
-
-
-def _wait_for_new_figure(page, rank_browser, before: str | None) -> str:
-    """The ``src`` of the rank browser's figure once it differs from ``before``."""
-    rank_browser.locator(".jupyter-widgets-output-area img").first.wait_for(timeout=60_000)
-    page.wait_for_function(
-        "([box, src]) => { const i = box.querySelector('.jupyter-widgets-output-area img');"
-        " return i && i.getAttribute('src') !== src; }",
-        arg=[rank_browser.element_handle(), before], timeout=60_000)
-    return rank_browser.locator(".jupyter-widgets-output-area img").first.get_attribute("src")
+    assert not errors, errors
 
 
 def test_the_rank_browser_of_tutorial2_changes_its_figure(tutorial2):
     page, errors = tutorial2
     for step in ("slider", "typed"):  # no stale picture of an earlier run stays beside this one's
         (SCREENSHOTS / f"colab-rank-{step}.png").unlink(missing_ok=True)
-    if any(OUTPUT_WIDGET_BUG in e for e in errors) and page.locator(".widget-hslider").count() == 0:
+    rank_browser = page.locator(".widget-vbox").filter(has=page.locator(".widget-hslider")).first
+    try:
+        rank_browser.wait_for(timeout=60_000)
+    finally:
         page.locator(".code_cell").last.scroll_into_view_if_needed()
         screenshot(page, "colab-rank-browser")
-        pytest.xfail(f"widgetsnbextension's Output widget fails in the classic Notebook "
-                     f"('{OUTPUT_WIDGET_BUG}', 3.6.7 to 3.6.10; 3.6.6 works): the rank browser, "
-                     "a VBox holding an Output, shows nothing")
-    rank_browser = page.locator(".widget-vbox").filter(has=page.locator(".widget-hslider")).first
-    rank_browser.wait_for(timeout=60_000)
     rank_browser.scroll_into_view_if_needed()
-    box = rank_browser.locator("input[type='number']").first
-    readout = rank_browser.locator(".widget-readout").first
-    first = _wait_for_new_figure(page, rank_browser, None)
+    image = rank_browser.locator("img.widget-image")
+    box = rank_browser.locator("input[type='number']")
+    readout = rank_browser.locator(".widget-readout")
+    first = wait_for_new_image(image, None)
     assert (box.input_value(), readout.inner_text().strip()) == ("0", "0")
+    # the figure is the browser's image only: the inline backend does not show it again
+    assert page.locator(".code_cell").last.locator(".output_png").count() == 0
     screenshot(page, "colab-rank-browser")
 
     rank_browser.locator(".ui-slider-handle").first.press("End")  # the slider to 100 %
     page.wait_for_function("box => box.value !== '0'", arg=box.element_handle(), timeout=30_000)
     last = int(box.input_value())
     assert last > 1 and readout.inner_text().strip() == "100", (last, readout.inner_text())
-    at_end = _wait_for_new_figure(page, rank_browser, first)
+    at_end = wait_for_new_image(image, first)
     screenshot(page, "colab-rank-slider")
 
     half = last // 2
     box.fill(str(half))
     box.press("Enter")
-    _wait_for_new_figure(page, rank_browser, at_end)
+    wait_for_new_image(image, at_end)
     assert readout.inner_text().strip() == "50", readout.inner_text()
     assert box.input_value() == str(half)
+    assert image_digest(image) not in (first, at_end)
     screenshot(page, "colab-rank-typed")
     assert page.locator(".output_error").count() == 0
     assert not errors, errors
