@@ -18,7 +18,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell
 from traitlets import Bool
 
-from . import notebooks
+from . import competition, notebooks
 
 #: Metadata flag of the inserted boxes (tests and templates can tell them from student cells).
 BOX_KEY = "nmautils_model_answer"
@@ -40,17 +40,37 @@ def model_answer_box(source_cell: NotebookNode) -> NotebookNode:
     return new_markdown_cell(text, metadata={BOX_KEY: gid})
 
 
-def add_model_answers(nb: NotebookNode, source: NotebookNode) -> int:
+def competition_note(nb: NotebookNode, spec: competition.Competition) -> str:
+    """Markdown for the grader below a competition cell: this submission's held-out result (as
+    the grader recorded it in the notebook's metadata) and how its extra credit shows."""
+    record = nb.metadata.get(competition.METADATA_KEY) or {}
+    if record.get("mse") is not None:
+        result = f"held-out MSE {record['mse']:.4g} ({record.get('status') or 'scored'})"
+    else:
+        result = f"no held-out result ({record.get('status') or 'not scored by the grader'})"
+    total = sum(c.points for c in notebooks.graded_cells(nb))
+    return (f"> **Competition:** {result}. The class grader gives +{spec.bonus:g} extra credit to "
+            "the lowest MSE of the class, on this cell. Formgrader and `nbgrader export` count "
+            f"extra credit in the score, so a winner's score exceeds the maximum by {spec.bonus:g} "
+            f"(with every point: {total + spec.bonus:g} / {total:g}).")
+
+
+def add_model_answers(nb: NotebookNode, source: NotebookNode, assignment: str = "") -> int:
     """Insert :func:`model_answer_box` after every manually graded cell of ``nb`` that
-    ``source`` has; return how many were added."""
+    ``source`` has, with :func:`competition_note` in the box of ``assignment``'s competition
+    cell; return how many boxes were added."""
     written = {notebooks.nbgrader_meta(c)["grade_id"]: c for c in source.cells
                if notebooks.cell_kind(c) == "written"}
+    spec = competition.COMPETITIONS.get(assignment)
     cells, added = [], 0
     for cell in nb.cells:
         cells.append(cell)
         gid = notebooks.nbgrader_meta(cell).get("grade_id")
         if notebooks.cell_kind(cell) == "written" and gid in written:
-            cells.append(model_answer_box(written[gid]))
+            box = model_answer_box(written[gid])
+            if spec is not None and gid == spec.cell:
+                box.source += "\n>\n" + competition_note(nb, spec)
+            cells.append(box)
             added += 1
     nb.cells = cells
     return added
@@ -70,7 +90,7 @@ class ShowModelAnswers(Preprocessor):
         path = Path(coursedir.format_path(coursedir.source_directory, ".",
                                           resources["assignment_id"])) / f"{resources['notebook_id']}.ipynb"
         if path.is_file():
-            add_model_answers(nb, notebooks.read(path))
+            add_model_answers(nb, notebooks.read(path), resources["assignment_id"])
         else:
             self.log.warning("No source notebook %s: formgrader shows no model answers", path)
         return nb, resources

@@ -7,7 +7,7 @@ import pytest
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
-from nmautils.course import formgrade, notebooks
+from nmautils.course import competition, formgrade, notebooks
 from nmautils.course.build import source_path
 from nmautils.course.feedback import formgrader_preprocessors
 from nmautils.course.grading import REPO_ROOT, generated_release
@@ -63,3 +63,20 @@ def test_the_box_sits_right_below_its_answer(release):
         if formgrade.BOX_KEY in cell.metadata:
             above = out.cells[index - 1]
             assert notebooks.nbgrader_meta(above)["grade_id"] == cell.metadata[formgrade.BOX_KEY]
+
+
+def test_the_competition_box_gives_the_result_and_explains_the_extra_credit(release):
+    scored = release.copy()
+    scored.metadata = {**release.metadata,
+                       competition.METADATA_KEY: {"mse": 81.25, "status": "scored"}}
+    html = _render(scored, {"submission_id": "x", "assignment_id": ASSIGNMENT,
+                            "notebook_id": ASSIGNMENT})
+    assert html.count("Competition:") == 1
+    start = html.index("Competition:")
+    note = html[start:html.index("</p>", start)]
+    bonus = competition.COMPETITIONS[ASSIGNMENT].bonus
+    assert "held-out MSE 81.25 (scored)" in note, note
+    assert f"exceeds the maximum by {bonus:g}" in note, note
+    unscored = _render(release, {"submission_id": "x", "assignment_id": ASSIGNMENT,
+                                 "notebook_id": ASSIGNMENT})
+    assert "no held-out result" in unscored
