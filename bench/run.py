@@ -8,7 +8,7 @@ figure::
 ``status`` is ``ok`` (goal met), ``FAIL`` (goal missed), ``info`` (no goal), ``skip`` (not
 measurable here). Every goal is a ratio of two timings taken side by side in the same run;
 seconds are ``info``. Scripts, in order (:data:`SCRIPTS`): bench_data.py, bench_train.py,
-bench_notebooks.py, bench_gpu.py, bench_classgrade.py. Their figure lines are passed through;
+bench_runtime.py, bench_notebooks.py, bench_gpu.py, bench_classgrade.py. Their figure lines are passed through;
 their other output is shown only when a script fails.
 
 Options: ``--quick`` fewer repetitions; ``--only NAME`` only the figures whose name is NAME or
@@ -34,6 +34,7 @@ SCRIPTS = {
     "bench_data.py": ("surrogate", "load_cached"),
     "bench_train.py": ("train_overhead", "train_overhead_minibatch", "vs_course_loop",
                        "flop_efficiency", "flop_efficiency_shapes"),
+    "bench_runtime.py": ("runtime_tune",),
     "bench_notebooks.py": ("notebook_", "ci"),
     "bench_gpu.py": ("gpu_",),  # CPU vs GPU ratios; all skip without CUDA
     "bench_classgrade.py": ("classgrade_",),

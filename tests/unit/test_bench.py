@@ -13,6 +13,7 @@ sys.path.insert(0, str(BENCH))
 
 import bench_classgrade  # noqa: E402
 import bench_notebooks  # noqa: E402
+import bench_runtime  # noqa: E402
 import bench_train  # noqa: E402
 import common  # noqa: E402
 import floors  # noqa: E402
@@ -150,3 +151,19 @@ def test_floors_name_cells_that_exist_and_time_real_kernels():
         assert set(cells) <= ids, f"{name}: a training cell of bench/floors.py was renamed"
     assert floors.floor_seconds("tutorial1_decoding") is None
     assert floors.floor_seconds("tutorial3_backprop", quick=True) > 0
+
+
+def test_runtime_figure_compares_fresh_processes_with_and_without_the_tuning(monkeypatch, capsys):
+    seen = []
+
+    def fake_step_seconds(env, n_steps):
+        seen.append({k: env.get(k) for k in bench_runtime.ALLOCATOR_ENV})
+        return 2.0 if env.get("MALLOC_MMAP_MAX_") is None else 1.0
+
+    monkeypatch.setattr(bench_runtime, "step_seconds", fake_step_seconds)
+    bench_runtime.run(quick=True)
+    line = _fields(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (line["name"], line["value"], line["status"]) == ("runtime_tune", "2", "info")
+    assert {tuple(s.values()) for s in seen} == {(None,) * len(bench_runtime.ALLOCATOR_ENV),
+                                                 tuple(bench_runtime.ALLOCATOR_ENV.values())}
+    compile(bench_runtime.CHILD, "child", "exec")
