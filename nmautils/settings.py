@@ -11,7 +11,7 @@ a variable while it runs. A value that is not allowed raises one :class:`ValueEr
 the variable, its allowed values and what they mean.
 
 The README's table of environment variables is :func:`environment_table` (a test keeps the two
-equal); ``python -m nmautils.settings`` prints it.
+equal); ``python -m nmautils.settings`` prints the table.
 
 Grading limits
 --------------

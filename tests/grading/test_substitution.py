@@ -127,7 +127,7 @@ def test_public_modules_are_walked():
     assert public_modules() == [
         f"nmautils.{m}"
         for m in ("analysis", "checks", "data", "models", "placecells", "plotting", "progress",
-                  "report", "runtime", "stimuli", "surrogate", "train", "widgets")
+                  "report", "runtime", "settings", "stimuli", "surrogate", "train", "widgets")
     ]
 
 
