@@ -37,8 +37,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from common import emit, interleaved, standard_main  # noqa: E402
 
-from nmautils.course import build, classgrade, notebooks, sandbox  # noqa: E402
+from nmautils.course import build, classgrade, grading, notebooks, sandbox  # noqa: E402
 from nmautils.course.classgrade import recording, reports, scheduling  # noqa: E402
 from nmautils.course.classgrade.intake import pack_submission  # noqa: E402
 from nmautils.course.classgrade.worker import SubmissionTask  # noqa: E402
@@ -63,24 +61,10 @@ ASSIGNMENTS = ("tutorial1_decoding", "tutorial2_encoding", "tutorial3_backprop",
 STUDENTS, CORES = 2000, (2, 64, 512)
 
 
-@contextmanager
-def threads_per_kernel(n: int | None) -> Iterator[None]:
+def threads_per_kernel(n: int | None):
     """Kernels started inside get ``n`` threads each; ``None``: ``thread_budget``'s default
     (the cores shared among the kernels that run at once)."""
-    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
-    for key in THREAD_VARIABLES:
-        if n is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = str(n)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return grading.environment({k: None if n is None else str(n) for k in THREAD_VARIABLES})
 
 
 def write_class(assignment: str, folder: Path, n: int) -> Path:
