@@ -15,7 +15,7 @@ Every message names the argument, says what was expected and what came, in the f
 Converters: :func:`as_numpy` (tensors on any device, numpy arrays and array-likes to a numpy
 array) and :func:`as_scalar` (a number, or a one-element array or tensor, to a float).
 Checkers: :func:`check_type`, :func:`check_callable`, :func:`check_int`,
-:func:`check_positive_int`, :func:`check_number`, :func:`check_choice`, :func:`env_choice`,
+:func:`check_positive_int`, :func:`check_number`, :func:`check_choice`,
 :func:`check_random_state`, :func:`check_ndim`, :func:`check_array`, :func:`column_or_1d`,
 :func:`check_n_rows`, :func:`check_consistent_length` and :func:`shape_error` (the ValueError for
 a shape rule of one's own).
@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,7 +62,6 @@ __all__ = [
     "check_random_state",
     "check_type",
     "column_or_1d",
-    "env_choice",
     "shape_error",
 ]
 
@@ -391,17 +389,6 @@ def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
         raise TypeError(f"{name} should be one of {choices} (a str), but got {_type_name(value)}.")
     if value not in choices:
         raise ValueError(f"{name} should be one of {choices}, but got {value!r}.")
-    return value
-
-
-def env_choice(variable: str, choices: tuple[str, ...], meaning: str) -> str:
-    """The value of environment ``variable`` (lower case; the first choice when unset or empty),
-    or a ValueError naming the choices and what each ``meaning`` is."""
-    value = os.environ.get(variable, choices[0]).strip().lower() or choices[0]
-    if value not in choices:
-        raise ValueError(
-            f"{variable} should be one of {', '.join(choices)}, but got {value!r} ({meaning})."
-        )
     return value
 
 

@@ -33,14 +33,16 @@ from pathlib import Path
 
 import nbformat
 
+from nmautils.runtime import tune
+
 HERE = Path(__file__).resolve().parent
 SANITIZE = HERE.parents[1] / "nmautils" / "course" / "data" / "nbval_sanitize.cfg"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 #: Environment of the live run: the stored outputs' data and device; no CI, no NMAUTILS_PROGRESS.
-LIVE_ENV = {"NMAUTILS_DATA": "surrogate", "NMAUTILS_DEVICE": "cpu", "PYTHONHASHSEED": "0",
-            "THP_MEM_ALLOC_ENABLE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+LIVE_ENV = tune({"NMAUTILS_DATA": "surrogate", "NMAUTILS_DEVICE": "cpu", "PYTHONHASHSEED": "0",
+                 "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
 REMOVED_ENV = ("CI", "NMAUTILS_PROGRESS")
 
 #: Lines that only live runs print (regex, replacement), applied to both sides.

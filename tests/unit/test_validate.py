@@ -200,19 +200,6 @@ def test_check_choice():
         v.check_choice(5, "k", (1, 2))
 
 
-def test_env_choice(monkeypatch):
-    monkeypatch.delenv("NMAUTILS_TEST_CHOICE", raising=False)
-    assert v.env_choice("NMAUTILS_TEST_CHOICE", ("auto", "off"), "meaning") == "auto"
-    monkeypatch.setenv("NMAUTILS_TEST_CHOICE", " OFF ")
-    assert v.env_choice("NMAUTILS_TEST_CHOICE", ("auto", "off"), "meaning") == "off"
-    monkeypatch.setenv("NMAUTILS_TEST_CHOICE", "")
-    assert v.env_choice("NMAUTILS_TEST_CHOICE", ("auto", "off"), "meaning") == "auto"
-    monkeypatch.setenv("NMAUTILS_TEST_CHOICE", "bogus")
-    with pytest.raises(ValueError, match=r"^NMAUTILS_TEST_CHOICE should be one of auto, off, but "
-                                         r"got 'bogus' \(auto = on\)\.$"):
-        v.env_choice("NMAUTILS_TEST_CHOICE", ("auto", "off"), "auto = on")
-
-
 def test_check_random_state():
     assert v.check_random_state(None) is np.random.mtrand._rand
     gen = np.random.default_rng(0)
