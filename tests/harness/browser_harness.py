@@ -1,6 +1,6 @@
 """A Jupyter server and headless Chromium for the browser tests (``tests/browser/``).
 
-The tests use Playwright for Python with Debian's Chromium (``make setup-browser`` installs
+The tests use Playwright for Python with Debian's Chromium (``make setup`` installs
 both); without them they skip and say what to install. One server per test module, started on
 loopback with no token, in a scratch folder the test fills; screenshots go to
 ``build/browser/`` so that a maintainer can look at each step.
@@ -33,9 +33,9 @@ def require_browser():
     try:
         from playwright import sync_api
     except ImportError:
-        pytest.skip("needs Playwright for Python: run `make setup-browser`")
+        pytest.skip("needs Playwright for Python: run `make setup` (Playwright comes with the dev extra)")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Chromium at {CHROMIUM}: run `make setup-browser` as root "
+        pytest.skip(f"needs Chromium at {CHROMIUM}: run `make setup` as root "
                     "(Debian package 'chromium')")
     return sync_api
 
