@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,12 +312,14 @@ class GradingFolder:
     per-student folders; the instructor's course folder is only read.
 
     ``course_root`` is that course's folder (its ``nbgrader_config.py`` and ``source/``; default:
-    :func:`resolve_root`).
+    :func:`resolve_root`). ``warmed`` names assignments whose caches the caller has already made
+    (:meth:`warm_caches`), so that :meth:`autograde` does not make them again.
     """
 
     def __init__(self, root: Path, course_root: Path | None = None, timeout: int | None = None,
                  sandbox: bool | None = None,
-                 settings: Mapping[str, Mapping[str, object]] | None = None):
+                 settings: Mapping[str, Mapping[str, object]] | None = None,
+                 warmed: Iterable[str] = ()):
         self.root = Path(root)
         self.course_root = resolve_root(course_root)
         ensure_tools_on_path()
@@ -329,7 +331,7 @@ class GradingFolder:
 
         self.config = load_config(self.root, self.course_root, timeout, sandbox, settings)
         self.api = NbGraderAPI(config=self.config)
-        self._warmed: set[str] = set()
+        self._warmed: set[str] = set(warmed)
 
     # -- set-up -----------------------------------------------------------------------------
     def add_source(self, assignment: str) -> None:

@@ -282,7 +282,8 @@ def grade_submission(context: ClassContext, task: SubmissionTask
                     grade.status = "missing"
                 return grade, files
             folder = GradingFolder(root, template, timeout=context.timeout,
-                                   sandbox=context.sandbox, settings=_settings(context))
+                                   sandbox=context.sandbox, settings=_settings(context),
+                                   warmed=[assignment])  # by unpack_template, once per worker
             files = autograde(folder, context, task.student, grade)
     except Exception as exc:  # never let one student stop the class run
         grade.status = "flagged"
