@@ -46,8 +46,9 @@ EXECUTION_ENV = runtime.tune({
 #: (``ATEN_CPU_CAPABILITY=default``) are not used: they make training several times slower,
 #: which CI cannot afford. Capping MKL at AVX or SSE4.2 would be
 #: slower still and makes MKL print a deprecation warning into the notebook. Stored text outputs
-#: must come out the same under both; CI runs the second through
-#: ``python -m nmautils.course main --config generic`` (tests/course/test_main_job.py).
+#: must come out the same under both; CI's nbval runs the second (``NBVAL_CONFIG`` in
+#: tests/conftest.py), and ``python -m nmautils.course main --config generic`` runs the main job
+#: under it.
 NUMERIC_CONFIGS: dict[str, dict[str, str]] = {
     "native": {},
     "generic": {

@@ -50,7 +50,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 from traitlets.config import Config
 
-from .. import settings as nmautils_settings
+from .. import settings
 from ..settings import GRADING_LIMITS
 from . import slicing, verdicts
 from .live_kernel import KERNEL_GUARD_CALL, LIVE_KERNEL, LiveKernel, shell_reply
@@ -97,7 +97,7 @@ FIXTURE_SEED_VARIABLE = "NMAUTILS_FIXTURE_SEED"  # defined in nmautils.settings
 
 def draw_fixture_seed() -> int:
     """A new grading run's fixture seed: ``NMAUTILS_FIXTURE_SEED`` when set, else drawn."""
-    fixed = nmautils_settings.get(FIXTURE_SEED_VARIABLE)
+    fixed = settings.get(FIXTURE_SEED_VARIABLE)
     return fixed if fixed is not None else secrets.randbelow(2**31)
 
 
@@ -558,12 +558,12 @@ def compute_references(path: str | Path, seed: int, config: Any = None,
     # nbclient re-runs __init__ from the config when it executes, so the reference run's settings
     # go into the config: a generous cell timeout (a short one set for students must not turn a
     # slow moment of the machine into a broken reference) and no submission budget
-    settings = Config(copy.deepcopy(config)) if config is not None else Config()
-    course_timeout = GuardedExecute(config=settings).timeout or 0
-    settings.GuardedExecute.update(fixture_seed=int(seed), hand_over_kernel=False, sandbox=sandbox,
-                                   submission_timeout=0,
-                                   timeout=max(course_timeout, REFERENCE_CELL_TIMEOUT))
-    executor = GuardedExecute(config=settings, reference_mode=True)  # not configurable
+    reference_config = Config(copy.deepcopy(config)) if config is not None else Config()
+    course_timeout = GuardedExecute(config=reference_config).timeout or 0
+    reference_config.GuardedExecute.update(fixture_seed=int(seed), hand_over_kernel=False,
+                                           sandbox=sandbox, submission_timeout=0,
+                                           timeout=max(course_timeout, REFERENCE_CELL_TIMEOUT))
+    executor = GuardedExecute(config=reference_config, reference_mode=True)  # not configurable
     resources = {"metadata": {"path": str(path.parent)},
                  "nbgrader": {"assignment": path.parent.name, "notebook": path.stem}}
     executor.preprocess(nb, resources)
