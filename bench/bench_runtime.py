@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import emit, standard_main, wanted
+from common import alternated, emit, median_ratios, standard_main, wanted
 
 from nmautils.runtime import ALLOCATOR_ENV, tune
 
@@ -66,11 +66,9 @@ def run(quick: bool = False, only: str | None = None) -> None:
     base["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), base.get("PYTHONPATH", "")) if p)
     sides = {"untuned": base, "tuned": tune(dict(base))}
     n_steps, repeats = (2, 2) if quick else (4, 4)
-    times: dict[str, list[float]] = {side: [] for side in sides}
-    for i in range(repeats):
-        for side in sides if i % 2 == 0 else reversed(list(sides)):
-            times[side].append(step_seconds(sides[side], n_steps))
-    ratio = statistics.median(a / b for a, b in zip(times["untuned"], times["tuned"]))
+    times = alternated({side: (lambda env=env: step_seconds(env, n_steps))
+                        for side, env in sides.items()}, repeats)
+    ratio = median_ratios(times)["tuned"]
     emit("runtime_tune", ratio, "x", note=f"untuned {statistics.median(times['untuned']):.2f} "
          f"s/step, tuned {statistics.median(times['tuned']):.2f} s/step (tutorial 2's encoding "
          "model; above 1: the tuning pays)")

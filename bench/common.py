@@ -87,10 +87,29 @@ def parse_line(line: str) -> dict | None:
             "note": note.strip()}
 
 
+def alternated(fns: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Call each function ``repeats`` times, alternating them (A B, B A, A B, ...), so that
+    neighbouring calls see the same machine load; return each function's results in order."""
+    keys = list(fns)
+    results: dict[str, list[float]] = {k: [] for k in keys}
+    for i in range(repeats):
+        for key in keys if i % 2 == 0 else reversed(keys):
+            results[key].append(fns[key]())
+    return results
+
+
+def median_ratios(values: dict[str, list[float]]) -> dict[str, float]:
+    """For each key after the first, the median over repetitions of ``first / that`` within
+    the same repetition (steadier than a ratio of medians on a busy machine)."""
+    keys = list(values)
+    first = values[keys[0]]
+    return {k: statistics.median(a / b for a, b in zip(first, values[k])) for k in keys[1:]}
+
+
 def interleaved(
     fns: dict[str, Callable[[], object]], repeats: int
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Time each function ``repeats`` times, alternating them (A B, B A, A B, ...).
+    """Time each function ``repeats`` times, alternating them (:func:`alternated`).
 
     Returns
     -------
@@ -98,22 +117,18 @@ def interleaved(
         Median wall time of each function.
     ratios : dict
         For each function after the first, the median over repetitions of
-        ``time(first) / time(that function)`` within the same repetition: neighbours in time
-        see the same machine load, so this ratio is steadier than a ratio of medians on a busy
-        machine. Call the functions once before (warm-up).
+        ``time(first) / time(that function)`` within the same repetition
+        (:func:`median_ratios`). Call the functions once before (warm-up).
     """
-    keys = list(fns)
-    times: dict[str, list[float]] = {k: [] for k in keys}
-    for i in range(repeats):
-        for key in keys if i % 2 == 0 else reversed(keys):
+    def timed(fn: Callable[[], object]) -> Callable[[], float]:
+        def run() -> float:
             start = time.perf_counter()
-            fns[key]()
-            times[key].append(time.perf_counter() - start)
-    first = keys[0]
-    ratios = {
-        k: statistics.median(a / b for a, b in zip(times[first], times[k])) for k in keys[1:]
-    }
-    return {k: statistics.median(v) for k, v in times.items()}, ratios
+            fn()
+            return time.perf_counter() - start
+        return run
+
+    times = alternated({k: timed(fn) for k, fn in fns.items()}, repeats)
+    return {k: statistics.median(v) for k, v in times.items()}, median_ratios(times)
 
 
 def wanted(name: str, only: str | None) -> bool:
