@@ -42,7 +42,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "environment_table",
     "get",
     "get_config",
+    "limits_table",
 ]
 
 #: The kinds of variable :func:`get` knows, and the Python type of their values.
@@ -283,51 +284,80 @@ def environment_table() -> str:
     return "\n".join(rows)
 
 
+def _limit(default: float, unit: str, setting: str, meaning: str):
+    """A field of :class:`GradingLimits`: its default, unit, ``nbgrader_config.py`` setting and
+    meaning (read by :func:`limits_table`)."""
+    return field(default=default, metadata={"unit": unit, "setting": setting, "meaning": meaning})
+
+
 @dataclass(frozen=True)
 class GradingLimits:
-    """The default limits of grading one submission (each is a setting of
-    :class:`nmautils.course.guard.GuardedExecute` an instructor may change).
+    """The default limits of grading one submission; each field's metadata holds its unit, the
+    ``nbgrader_config.py`` setting an instructor changes it with, and its meaning
+    (:func:`limits_table` lists them).
 
     Attributes
     ----------
     memory_gb : float
-        Memory of the kernel's sandbox as a whole, and address space of each of its processes
-        (GiB).
+        Memory of the kernel's sandbox as a whole, and address space of each process (GiB).
     processes : int
-        Processes and threads in the sandbox (stops fork bombs).
+        Processes and threads in the sandbox.
     file_size_mb : int
         Largest file a process of the sandbox may write (MiB).
     cpu_seconds : int
-        CPU time of each process of the sandbox, all its threads together (s).
+        CPU time of each process of the sandbox (s).
     disk_mb : int
-        Size of each writable folder of the sandbox (home, ``/tmp``, ``/dev/shm``; MiB).
+        Size of each writable folder of the sandbox (MiB).
     cell_timeout : int
-        Seconds one cell may run (nbgrader's ``Execute.timeout``, set in ``nbgrader_config.py``).
+        Seconds one cell may run.
     submission_timeout : int
-        Seconds one submission may take in all, restarts and replays included.
+        Seconds one submission may take in all.
     reference_cell_timeout : int
         Seconds one cell of the model answer may run while its reference values are computed.
-    cell_output_mb : float
-        Output kept per cell, display data included (MiB).
-    notebook_output_mb : float
-        Output kept per notebook (MiB).
+    cell_output_mb, notebook_output_mb : float
+        Output kept per cell and per notebook (MiB).
     """
 
-    memory_gb: float = 8.0
-    processes: int = 256
-    file_size_mb: int = 256
-    cpu_seconds: int = 3600
-    disk_mb: int = 512
-    cell_timeout: int = 120
-    submission_timeout: int = 600
-    reference_cell_timeout: int = 600
-    cell_output_mb: float = 2.0
-    notebook_output_mb: float = 16.0
+    memory_gb: float = _limit(8.0, "GiB", "GuardedExecute.memory_limit_gb",
+                              "memory of the kernel's sandbox as a whole, and address space of "
+                              "each of its processes")
+    processes: int = _limit(256, "", "GuardedExecute.sandbox_processes",
+                            "processes and threads in the sandbox (stops fork bombs)")
+    file_size_mb: int = _limit(256, "MiB", "GuardedExecute.sandbox_file_size_mb",
+                               "largest file a process of the sandbox may write")
+    cpu_seconds: int = _limit(3600, "s", "GuardedExecute.sandbox_cpu_seconds",
+                              "CPU time of each process of the sandbox, all its threads together")
+    disk_mb: int = _limit(512, "MiB", "GuardedExecute.sandbox_disk_mb",
+                          "size of each writable folder of the sandbox (home, `/tmp`, `/dev/shm`)")
+    cell_timeout: int = _limit(120, "s", "Execute.timeout",
+                               "time one cell may run before it is interrupted")
+    submission_timeout: int = _limit(600, "s", "GuardedExecute.submission_timeout",
+                                     "time one submission may take in all, restarts and replays "
+                                     "included; the cells left score 0")
+    reference_cell_timeout: int = _limit(600, "s", "(fixed)",
+                                         "time one cell of the model answer may run while its "
+                                         "reference values are computed")
+    cell_output_mb: float = _limit(2.0, "MiB", "GuardedExecute.cell_output_mb",
+                                   "output kept per cell, display data included")
+    notebook_output_mb: float = _limit(16.0, "MiB", "GuardedExecute.notebook_output_mb",
+                                       "output kept per notebook")
 
 
 #: The grading limits of the course (the one place their values are written).
 GRADING_LIMITS = GradingLimits()
 
 
-if __name__ == "__main__":  # pragma: no cover - prints the README's table
-    print(environment_table())
+def limits_table() -> str:
+    """The README's table of grading limits (Markdown), made from :data:`GRADING_LIMITS`."""
+    rows = ["| grading limit | default | `nbgrader_config.py` setting |", "| --- | --- | --- |"]
+    for limit in fields(GradingLimits):
+        value = getattr(GRADING_LIMITS, limit.name)
+        default = f"{value:g} {limit.metadata['unit']}".strip()
+        setting = limit.metadata["setting"]
+        setting = setting if setting.startswith("(") else f"`c.{setting}`"
+        rows.append(f"| {limit.metadata['meaning']} | {default} | {setting} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the README's tables
+    print(environment_table(), limits_table(), sep="\n\n")

@@ -3,6 +3,7 @@ one function, documented in the README; importing nmautils changes nothing in th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -132,17 +133,41 @@ def test_no_module_reads_an_nmautils_variable_itself():
     assert offenders == []
 
 
-def test_the_readme_table_is_the_settings_table():
-    """Generated from nmautils.settings (``python -m nmautils.settings`` prints it): a variable
-    added to one and not the other fails here."""
+def _readme_table(header: str) -> str:
     readme = (REPO / "README.md").read_text().splitlines()
-    start = readme.index("| variable | values |")
+    start = readme.index(header)
     table = []
     for line in readme[start:]:
         if not line.startswith("|"):
             break
         table.append(line)
-    assert "\n".join(table) == settings.environment_table()
+    return "\n".join(table)
+
+
+def test_the_readme_table_is_the_settings_table():
+    """Generated from nmautils.settings (``python -m nmautils.settings`` prints it): a variable
+    added to one and not the other fails here."""
+    assert _readme_table("| variable | values |") == settings.environment_table()
+
+
+def test_the_readme_limits_table_is_the_grading_limits():
+    table = settings.limits_table()
+    assert _readme_table(table.splitlines()[0]) == table
+    assert len(table.splitlines()) == 2 + len(dataclasses.fields(GRADING_LIMITS))
+
+
+def test_each_limit_names_the_setting_that_has_it_as_default():
+    """The table's third column is true: ``c.GuardedExecute.<trait>`` defaults to the limit."""
+    from nmautils.course import guard
+
+    executor = guard.GuardedExecute()
+    named = 0
+    for limit in dataclasses.fields(GRADING_LIMITS):
+        owner, _, trait = limit.metadata["setting"].partition(".")
+        if owner == "GuardedExecute":
+            assert getattr(executor, trait) == getattr(GRADING_LIMITS, limit.name), limit.name
+            named += 1
+    assert named >= 8
 
 
 def test_the_grading_limits_are_the_defaults_of_the_grading_tools():

@@ -486,7 +486,7 @@ NOT_IN_TABLE = {
     "plotting": {"use_style",  # no arguments
                  "plot_binned_responses"},  # an alias of plot_binned_tuning_curves (in the table)
     "progress": {"bar_class", "progress", "progress_enabled", "progress_mode"},  # kwargs to tqdm / none
-    "settings": {"get_config", "environment_table"},  # no arguments
+    "settings": {"get_config", "environment_table", "limits_table"},  # no arguments
     "surrogate": {"default_size"},  # no arguments (the environment: test_env_settings below)
 }
 
