@@ -96,7 +96,6 @@ def _nbval_kernel_manager():
 GROUP_SECONDS = {
     "tests/grading/test_hostile.py": 500,
     "tests/course/test_classgrade_dask.py": 350,
-    "faults-assignment3_interpret": 260,
     "tests/grading/test_hostile_nbgrader.py": 220,
     "grading-assignment3_interpret": 190,
     "faults-tutorial1_decoding": 120,

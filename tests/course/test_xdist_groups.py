@@ -16,7 +16,7 @@ HARNESS = Path(__file__).resolve().parents[1] / "harness"
 def test_grading_and_fault_tests_are_grouped_by_assignment():
     assert group_of("tests/grading/test_grading.py::test_a[tutorial2_encoding]") == \
         "grading-tutorial2_encoding"
-    assert group_of("tests/grading/test_grading.py::test_b[blank_odd-tutorial2_encoding]") == \
+    assert group_of("tests/grading/test_grading.py::test_b[mixed1-tutorial2_encoding]") == \
         "grading-tutorial2_encoding"
     assert group_of("tests/grading/test_grading.py::test_c[assignment3_interpret-ex_cnn]") == \
         "grading-assignment3_interpret"

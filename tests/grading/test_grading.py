@@ -1,15 +1,16 @@
 """Autograding round trip of every assignment (see tests/harness/grading_harness.py).
 
 For each assignment in source/: the solution scores full marks, the untouched release scores 0
-without crashing the grader, each wrong answer (tests/grading/mutants/<assignment>.py) loses exactly the
-points of its own test cells, and unfinished answers cost only their own points. Adding a lesson
+without crashing the grader, and in three submissions that mix wrong answers
+(tests/grading/mutants/<assignment>.py), unfinished ones and correct ones, each broken answer loses
+exactly the points of its own test cells. Adding a lesson
 means adding its notebook and its mutants; nothing here changes.
 """
 
 from __future__ import annotations
 
 import pytest
-from grading_harness import describe, load_mutants, run_grading
+from grading_harness import MIXED, describe, load_mutants, run_grading
 
 from nmautils.course.build import assignments
 
@@ -63,10 +64,18 @@ def test_wrong_answer_loses_exactly_its_points(runs, assignment, answer):
 
 
 @pytest.mark.parametrize("assignment", _per_assignment(ASSIGNMENTS))
-@pytest.mark.parametrize("half", ["blank_even", "blank_odd"])
-def test_unfinished_answers_cost_only_their_own_points(runs, assignment, half):
+@pytest.mark.parametrize("mixed", MIXED)
+def test_broken_answers_cost_only_their_own_points(runs, assignment, mixed):
     grading = _run(runs, assignment)
-    assert grading.actual_scores(half) == grading.expected_scores(half), describe(grading, half)
+    assert grading.actual_scores(mixed) == grading.expected_scores(mixed), describe(grading, mixed)
+
+
+@pytest.mark.parametrize("assignment", _per_assignment(ASSIGNMENTS))
+def test_every_answer_is_once_wrong_once_unfinished_and_once_correct(runs, assignment):
+    grading = _run(runs, assignment)
+    for answer in grading.answer_tests:
+        assert [answer in grading.broken[m] for m in MIXED].count(False) == 1, answer
+        assert grading.submission_with_mutant(answer) != grading.submission_with_blank(answer)
 
 
 @pytest.mark.parametrize("assignment", _per_assignment(ASSIGNMENTS))

@@ -4,15 +4,15 @@ For one assignment it generates the release with nbgrader, then autogrades these
 
 - ``full``: every answer filled with the solution -> full marks;
 - ``blank``: the untouched release -> zero, and the grader does not crash;
-- ``mutants_even`` / ``mutants_odd``: every other answer replaced by a plausible wrong answer
-  (``tests/grading/mutants/<assignment>.py``), the rest correct -> each wrong answer loses exactly the
-  points of its own test cells, and its correct neighbours keep theirs;
-- ``blank_even`` / ``blank_odd``: every other answer left unfinished -> each unfinished answer
-  costs only its own test cells (no cascading penalties).
+- ``mixed0``, ``mixed1``, ``mixed2``: in ``mixed<k>``, answer ``i`` holds a plausible wrong
+  answer (``tests/grading/mutants/<assignment>.py``) when ``i % 3 == k``, is left unfinished
+  when ``i % 3 == (k + 1) % 3``, and is correct otherwise -> each broken answer loses exactly the
+  points of its own test cells, and its correct neighbours keep theirs.
 
-Alternating the broken answers proves, with six autograding runs per assignment instead of one
-per answer, that every broken answer costs its own points and no other cell's. Each submission
-is autograded once per test session (module-scoped fixture).
+Over the three, every answer is wrong once, unfinished once and correct once, beside neighbours
+that are broken the other way, so five autograding runs per assignment prove that every broken
+answer costs its own points and no other cell's. Each submission is autograded once per test
+session (module-scoped fixture).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class GradingRun:
     answer_tests: dict[str, list[str]]  # answer grade id -> its test cells
     test_points: dict[str, float]  # test grade id -> points
     broken: dict[str, set[str]]  # submission -> answers that are wrong or unfinished
+    wrong: dict[str, set[str]]  # submission -> answers that hold a mutant
     results: dict[str, SubmissionResult]
 
     def expected_scores(self, submission: str) -> dict[str, float]:
@@ -59,11 +60,25 @@ class GradingRun:
 
     def submission_with_mutant(self, answer: str) -> str:
         """The submission in which ``answer`` holds its wrong answer."""
-        return next(s for s in ("mutants_even", "mutants_odd") if answer in self.broken[s])
+        return next(s for s in MIXED if answer in self.wrong[s])
+
+    def submission_with_blank(self, answer: str) -> str:
+        """The submission in which ``answer`` is left unfinished."""
+        return next(s for s in MIXED if answer in self.broken[s] - self.wrong[s])
 
     def actual_scores(self, submission: str) -> dict[str, float | None]:
         cells = self.results[submission].cells
         return {t: cells[t].score if t in cells else None for t in self.test_points}
+
+
+#: The submissions with broken answers (see the module docstring).
+MIXED = ("mixed0", "mixed1", "mixed2")
+
+
+def mixed_plan(answers: list[str], k: int) -> tuple[list[str], list[str]]:
+    """``(wrong, unfinished)`` answers of submission ``mixed<k>``."""
+    return ([a for i, a in enumerate(answers) if i % 3 == k],
+            [a for i, a in enumerate(answers) if i % 3 == (k + 1) % 3])
 
 
 #: Grading runs on the small surrogate (few neurons): the mechanics are the same, and it is fast.
@@ -107,11 +122,12 @@ def run_grading(assignment: str) -> GradingRun:
             "full": (notebooks.fill_submission(release, source), set()),
             "blank": (release, set(answers)),
         }
-        for label, chosen in (("mutants_even", answers[0::2]), ("mutants_odd", answers[1::2])):
+        wrong_in: dict[str, set[str]] = {"full": set(), "blank": set()}
+        for k, label in enumerate(MIXED):
+            chosen, unfinished = mixed_plan(answers, k)
             wrong = {a: mutants[a] for a in chosen if a in mutants}
-            subs[label] = (notebooks.fill_submission(release, source, replace=wrong), set(wrong))
-        for label, chosen in (("blank_even", answers[0::2]), ("blank_odd", answers[1::2])):
-            subs[label] = (notebooks.fill_submission(release, source, blank=tuple(chosen)), set(chosen))
+            nb = notebooks.fill_submission(release, source, replace=wrong, blank=tuple(unfinished))
+            subs[label], wrong_in[label] = (nb, set(wrong) | set(unfinished)), set(wrong)
         results = {}
         for student, (nb, _) in subs.items():
             course.submit(assignment, student, {name: nb})
@@ -121,6 +137,7 @@ def run_grading(assignment: str) -> GradingRun:
         answer_tests,
         test_points,
         {s: broken for s, (_, broken) in subs.items()},
+        wrong_in,
         results,
     )
 
