@@ -126,10 +126,19 @@ def test_every_nmautils_variable_named_in_the_package_is_defined_in_settings():
     assert unused == set(), "defined in nmautils.settings but read nowhere"
 
 
-def test_no_module_reads_an_nmautils_variable_itself():
+def _code(path: Path) -> str:
+    if path.suffix != ".ipynb":
+        return path.read_text()
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def test_no_module_or_notebook_reads_an_nmautils_variable_itself():
     direct = re.compile(r"""(environ\.get\(|environ\[|getenv\()\s*["']NMAUTILS_""")
-    offenders = [path.relative_to(REPO).as_posix() for path in _sources()
-                 if path.name != "settings.py" and direct.search(path.read_text())]
+    notebooks = sorted((REPO / "source").rglob("*.ipynb"))
+    assert notebooks
+    offenders = [path.relative_to(REPO).as_posix() for path in _sources() + notebooks
+                 if path.name != "settings.py" and direct.search(_code(path))]
     assert offenders == []
 
 
