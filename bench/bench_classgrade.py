@@ -26,6 +26,10 @@ process owns a core. Figures (small surrogate, the course's cell timeout):
   task per worker), one thread per kernel in both (goal >= 1.8); without ``--quick`` also
   ``classgrade_speedup_2_workers_shared_cores``: the same with ``thread_budget``'s default
   (one worker's kernels take every core), info;
+- ``classgrade_parallel_ceiling``: the machine's own speed-up from one process to two, for
+  kernel-like work without the grader (:func:`parallel_ceiling`); info;
+- ``classgrade_speedup_of_ceiling``: the speed-up above / that ceiling (goal >= 0.9): what the
+  grader itself loses, whatever the machine;
 - ``classgrade_hours_<cores>``: 2,000 students x the graded assignments on 2, 64 and 512 cores,
   projected from the figures above (see README, "Grading a cohort").
 """
@@ -146,6 +150,44 @@ def scaling(n: int, rounds: int, overhead_tasks: int) -> tuple[float, float | No
                 _drain(one, context, many[:2], _nothing)
                 per_task = _drain(one, context, many, _nothing) / overhead_tasks
     return ratios[2], per_task, seconds
+
+
+#: The work of :func:`parallel_ceiling`: what a grading kernel does, without the grader around it
+#: (start Python, import torch and nmautils, train a small network on one thread).
+CEILING_WORK = """
+import torch, nmautils.train
+torch.set_num_threads(1)
+torch.manual_seed(0)
+x, w = torch.randn(256, 512), torch.randn(512, 512, requires_grad=True)
+for _ in range(400):
+    (x @ w).relu().sum().backward()
+"""
+
+
+def parallel_ceiling(rounds: int) -> tuple[float, dict[str, float]]:
+    """``(the machine's own speed-up from one process to two, median seconds of each)``: two
+    runs of :data:`CEILING_WORK` one after the other against two at once, alternated. It bounds
+    what two grading workers can gain here (two virtual cores may share one physical core, its
+    caches or its memory bandwidth)."""
+    import subprocess
+
+    env = {**os.environ, **{k: "1" for k in THREAD_VARIABLES}}
+
+    def start():
+        return subprocess.Popen([sys.executable, "-c", CEILING_WORK], env=env)
+
+    def one_after_the_other():
+        for _ in range(2):
+            assert start().wait() == 0
+
+    def both_at_once():
+        procs = [start(), start()]
+        assert all(p.wait() == 0 for p in procs)
+
+    one_after_the_other()  # warm-up: page cache
+    seconds, ratios = interleaved({"sequential": one_after_the_other, "parallel": both_at_once},
+                                  rounds)
+    return ratios["parallel"], seconds
 
 
 def recording_cost(grade: SubmissionResult, files: dict[str, bytes], n: int
@@ -271,6 +313,13 @@ def measure(quick: bool) -> None:
               f"(medians of alternating runs); one thread per kernel in both, as cluster "
               f"workers that own a core each ({os.cpu_count()} cores here, shared with "
               f"whatever else runs)")
+    ceiling, ceiling_s = parallel_ceiling(2 if quick else 3)
+    emit("classgrade_parallel_ceiling", ceiling, "x",
+         note=f"the machine alone: two kernel-like processes one after the other "
+              f"{ceiling_s['sequential']:.1f} s, at once {ceiling_s['parallel']:.1f} s")
+    emit("classgrade_speedup_of_ceiling", speedup / ceiling, "share", ">=0.9",
+         note="the grader's speed-up from one worker to two / the machine's own: what the "
+              "grader loses to its own overheads")
     efficiency = min(1.0, speedup / 2)
     for cores in CORES:
         hours = projection(seconds, efficiency, overhead, record_s, cores)

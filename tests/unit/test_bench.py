@@ -95,6 +95,16 @@ def test_kernels_get_the_pinned_thread_count(monkeypatch):
         assert all(k not in os.environ for k in THREAD_VARIABLES)
 
 
+def test_parallel_ceiling_runs_the_work_one_after_the_other_and_at_once(monkeypatch, tmp_path):
+    """Each of the two ways runs the work twice per round, and the ratio is sequential / parallel."""
+    log = tmp_path / "runs"
+    monkeypatch.setattr(bench_classgrade, "CEILING_WORK",
+                        f"open({str(log)!r}, 'a').write('x')")
+    ratio, seconds = bench_classgrade.parallel_ceiling(rounds=2)
+    assert log.read_text() == "x" * (2 + 2 * 2 * 2)  # warm-up, then two ways x two rounds x two
+    assert set(seconds) == {"sequential", "parallel"} and ratio > 0
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA path")
 def test_train_figures_skip_cleanly_without_cuda(capsys):
     bench_train.run(quick=True, device="cuda")
