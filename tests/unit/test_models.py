@@ -68,8 +68,10 @@ def test_loss_and_error_units() -> None:
 
 def test_history_and_plots() -> None:
     model = Linear(*_data(), bias=True)
+    empty, ax = plt.subplots()
     with pytest.raises(ValueError, match="history is empty"):
-        model.plot_training_error(ax=plt.subplots()[1])
+        model.plot_training_error(ax=ax)
+    plt.close(empty)
     for epoch in range(3):
         assert model.log_errors(epoch) == pytest.approx(model.test_error())
     model.fit()
