@@ -105,7 +105,7 @@ GROUP_SECONDS = {
     "tests/browser/test_formgrader.py": 90,
     "grading-tutorial2_encoding": 75,
     "tests/grading/test_competition.py": 75,
-    "tests/course/test_classgrade.py": 60,
+    "tests/course/test_classgrade.py": 30,
     "grading-tutorial1_decoding": 55,
     "tests/course/test_main_job.py": 55,
     "tests/course/test_colab.py": 45,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from grading_harness import grading_environment, load_mutants, source_and_release, write_class
-from hostile_leaks import LEAK_CASES
+from hostile_leaks import every_leak
 from notebook_markers import has_markers, hidden_tests, public_lines
 
 from nmautils.course import build, classgrade, feedback, notebooks, redact
@@ -54,10 +54,10 @@ def _hidden_texts(nb) -> list[str]:
 
 
 def _leak_code() -> str:
-    """The answer cell of the hostile student: ``_ih[-1]`` raised from the network, and HTML
-    with script."""
-    cases = {c.name: c.code for c in LEAK_CASES}
-    return "\n".join(cases[name].format(case=name) for name in ("ih_in_error", "html_script"))
+    """The answer cell of the hostile student: every case of ``hostile_leaks`` at once (the test
+    cell's source printed, shown as HTML and raised from the network; HTML, Markdown and SVG
+    with script)."""
+    return every_leak(LEAKER)
 
 
 @pytest.fixture(scope="module")

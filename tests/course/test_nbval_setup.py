@@ -47,8 +47,9 @@ def test_nbval_kernels_run_under_the_second_arithmetic():
     assert config, "nbval must not run under the arithmetic that made the committed outputs"
     kernel = RunningKernel(":nbval-parent-env")
     try:
-        kernel.kc.execute("import os, torch; print(repr({k: os.environ.get(k) for k in %r}), "
-                          "torch.backends.cpu.get_cpu_capability())" % sorted(config))
+        names = sorted(config)
+        kernel.kc.execute(f"import os, torch; print(repr({{k: os.environ.get(k) for k in {names!r}}}), "
+                          "torch.backends.cpu.get_cpu_capability())")
         printed = ""
         while True:
             msg = kernel.kc.get_iopub_msg(timeout=60)

@@ -1,7 +1,7 @@
 """Hostile submissions cannot forge a grade or touch anything of the instructor's.
 
 Every case of the catalogues (``tests/harness/hostile_catalogue.py``, ``hostile_verdicts.py``,
-``hostile_sandbox.py``, ``hostile_leaks.py``) is the first answer cell of an otherwise blank
+``hostile_sandbox.py``) is the first answer cell of an otherwise blank
 submission of tutorial 1, graded together with one honest student by the class grader (three
 workers, sandboxed kernels). The test plants a loopback TCP server and unique markers, then
 checks: no hostile submission scores a point; nothing was read or written outside the scratch
@@ -25,7 +25,6 @@ import pytest
 from grading_harness import gradebook_auto_scores, grading_environment
 from hostile_catalogue import ASSIGNMENT, CELL_TIMEOUT, FIRST_ANSWER, SUBMISSION_TIMEOUT
 from hostile_catalogue import CATALOGUE as BASE_CATALOGUE
-from hostile_leaks import LEAK_CASES
 from hostile_sandbox import SANDBOX_CASES
 from hostile_verdicts import VERDICT_CASES
 
@@ -35,7 +34,7 @@ from nmautils.course.grading import REPO_ROOT, generated_release
 
 HONEST = "zz_honest"
 #: Every hostile case, by kind of attack.
-CATALOGUE = (*BASE_CATALOGUE, *VERDICT_CASES, *SANDBOX_CASES, *LEAK_CASES)
+CATALOGUE = (*BASE_CATALOGUE, *VERDICT_CASES, *SANDBOX_CASES)
 
 
 class _Listener:
