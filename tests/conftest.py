@@ -126,6 +126,25 @@ GROUP_SECONDS = {
 from xdist_groups import group_of, pytest_xdist_make_scheduler  # noqa: E402,F401 (the hook)
 
 
+@pytest.fixture(autouse=True)
+def _no_figure_left_open(request):
+    """A unit test that leaves a pyplot figure open fails: open figures pile up in a long run and
+    make other tests' figure counts wrong."""
+    if "unit" not in request.node.path.parts:
+        yield
+        return
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    before = set(pyplot.get_fignums()) if pyplot is not None else set()
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return
+    left = sorted(set(pyplot.get_fignums()) - before)
+    for number in left:
+        pyplot.close(number)
+    assert not left, f"the test left {len(left)} pyplot figure(s) open"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
     """Order the tests by scheduling group (:func:`group_of`).

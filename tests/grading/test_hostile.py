@@ -3,11 +3,11 @@
 Every case of the catalogues (``tests/harness/hostile_catalogue.py``, ``hostile_verdicts.py``,
 ``hostile_sandbox.py``) is the first answer cell of an otherwise blank
 submission of tutorial 1, graded together with one honest student by the class grader (three
-workers, sandboxed kernels). The test plants a loopback TCP server and unique markers, then
+workers, sandboxed kernels), except the verdict attacks that plain ``nbgrader autograde`` grades
+(``PLAIN_CASES``, one per layer of the verdict: both graders run the same ``GuardedExecute``). The test plants a loopback TCP server and unique markers, then
 checks: no hostile submission scores a point; nothing was read or written outside the scratch
 folder; no connection reached the server; no process of a submission is still running; the
-honest student's full marks and the gradebook are untouched. The verdict attacks are graded a
-second time by plain ``nbgrader autograde`` (``test_hostile_nbgrader.py``).
+honest student's full marks and the gradebook are untouched.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from grading_harness import gradebook_auto_scores, grading_environment
 from hostile_catalogue import ASSIGNMENT, CELL_TIMEOUT, FIRST_ANSWER, SUBMISSION_TIMEOUT
 from hostile_catalogue import CATALOGUE as BASE_CATALOGUE
 from hostile_sandbox import SANDBOX_CASES
-from hostile_verdicts import VERDICT_CASES
+from hostile_verdicts import PLAIN_CASES, VERDICT_CASES
 
 from nmautils.course import classgrade, notebooks, sandbox
 from nmautils.course.build import source_path
@@ -34,7 +34,8 @@ from nmautils.course.grading import REPO_ROOT, generated_release
 
 HONEST = "zz_honest"
 #: Every hostile case, by kind of attack.
-CATALOGUE = (*BASE_CATALOGUE, *VERDICT_CASES, *SANDBOX_CASES)
+CATALOGUE = (*BASE_CATALOGUE, *(c for c in VERDICT_CASES if c.name not in PLAIN_CASES),
+             *SANDBOX_CASES)
 
 
 class _Listener:
@@ -130,7 +131,7 @@ def hostile_run():
         try:
             with grading_environment():
                 result = classgrade.grade_class(ASSIGNMENT, submitted, out, workers=3,
-                                                timeout=CELL_TIMEOUT, feedback=True,
+                                                timeout=CELL_TIMEOUT,
                                                 submission_timeout=SUBMISSION_TIMEOUT,
                                                 guard_settings={"memory_limit_gb": 2.0})
             running_after = _processes_with(marker)
@@ -149,7 +150,7 @@ def hostile_run():
 
 def test_catalogue_covers_every_attack_group():
     groups = {c.group for c in CATALOGUE}
-    assert len(CATALOGUE) >= 30
+    assert len(CATALOGUE) >= 25
     assert len({c.name for c in CATALOGUE}) == len(CATALOGUE)
     for needed in ("hiding or swallowing test failures", "network", "fork bomb",
                    "filling the disk", "sleeping past the deadline",

@@ -1,8 +1,8 @@
 """The verdict attacks against plain ``nbgrader autograde`` with the project's configuration.
 
-``tests/grading/test_hostile.py`` grades every hostile case with the class grader; here one
-attack on each layer of the verdict (:data:`PLAIN_CASES`, from
-``tests/harness/hostile_verdicts.py``) and one honest student are graded by
+``tests/grading/test_hostile.py`` grades the other hostile cases with the class grader; here one
+attack on each layer of the verdict (``PLAIN_CASES`` of ``tests/harness/hostile_verdicts.py``)
+and one honest student are graded by
 ``python -m nbgrader autograde`` in a course folder of their own, as an instructor who never
 uses ``python -m nmautils.course`` would: no forged verdict scores a point. Both graders run the
 same ``GuardedExecute``; this run proves that ``nbgrader_config.py`` puts every layer in place.
@@ -20,17 +20,13 @@ from pathlib import Path
 import pytest
 from grading_harness import grading_environment
 from hostile_catalogue import ASSIGNMENT, CELL_TIMEOUT, FIRST_ANSWER, SUBMISSION_TIMEOUT
-from hostile_verdicts import VERDICT_CASES
+from hostile_verdicts import PLAIN_CASES, VERDICT_CASES
 
 from nmautils.course import notebooks, sandbox
 from nmautils.course.build import source_path
 from nmautils.course.grading import REPO_ROOT, generated_release
 
 HONEST = "zz_honest"
-#: One verdict attack per layer: nbgrader's score from the first execute_result (two ways), the
-#: kernel's messages to the grader, the error outputs, and the hidden tests' reports.
-PLAIN_CASES = ("displayhook_then_raise", "numeric_execute_result", "session_send_patch",
-               "clear_error_outputs", "forged_reports")
 CASES = [c for c in VERDICT_CASES if c.name in PLAIN_CASES]
 
 

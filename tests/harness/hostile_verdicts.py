@@ -228,3 +228,11 @@ VERDICT_CASES: tuple[Hostile, ...] = tuple(Hostile(c.name, c.group, _literal(c.c
     Hostile("huge_display_data", "flooding the grader with output", _HUGE_DISPLAY),
     Hostile("slow_stubborn_cells", "sleeping past the deadline", _SLOW_AND_STUBBORN),
 ))
+
+#: One attack on each layer of the verdict, graded by plain ``nbgrader autograde``
+#: (``tests/grading/test_hostile_nbgrader.py``): nbgrader's score from the first
+#: ``execute_result`` (two ways), the kernel's messages to the grader, the error outputs and the
+#: hidden tests' reports. The class grader's run (``tests/grading/test_hostile.py``) grades the
+#: others: both run the same ``GuardedExecute``, so each attack is graded once.
+PLAIN_CASES = ("displayhook_then_raise", "numeric_execute_result", "session_send_patch",
+               "clear_error_outputs", "forged_reports")
