@@ -1,11 +1,11 @@
 """Hostile submissions cannot forge a grade or touch anything of the instructor's.
 
 Every case of the catalogues (``tests/harness/hostile_catalogue.py``, ``hostile_verdicts.py``,
-``hostile_sandbox.py``) is the first answer cell of an otherwise blank
-submission of tutorial 1, graded together with one honest student by the class grader (three
-workers, sandboxed kernels), except the verdict attacks that plain ``nbgrader autograde`` grades
-(``PLAIN_CASES``, one per layer of the verdict: both graders run the same ``GuardedExecute``). The test plants a loopback TCP server and unique markers, then
-checks: no hostile submission scores a point; nothing was read or written outside the scratch
+``hostile_sandbox.py``) is the first answer cell of an otherwise blank submission of tutorial 1,
+graded together with one honest student by the class grader (three workers, sandboxed kernels),
+except the verdict attacks that plain ``nbgrader autograde`` grades (``PLAIN_CASES``, one per
+layer of the verdict: both graders run the same ``GuardedExecute``). The test plants a loopback
+TCP server and unique markers, then checks: no hostile submission scores a point; nothing was read or written outside the scratch
 folder; no connection reached the server; no process of a submission is still running; the
 honest student's full marks and the gradebook are untouched.
 """

@@ -180,17 +180,13 @@ def test_each_limit_names_the_setting_that_has_it_as_default():
 
 
 def test_the_grading_limits_are_the_defaults_of_the_grading_tools():
+    """The sandbox's own defaults and the fixed reference timeout; the ``GuardedExecute`` traits
+    are checked through the table's settings column above."""
     from nmautils.course import guard, sandbox
 
     limits = sandbox.SandboxLimits()
     for field in ("memory_gb", "processes", "file_size_mb", "cpu_seconds", "disk_mb"):
         assert getattr(limits, field) == getattr(GRADING_LIMITS, field)
-    executor = guard.GuardedExecute()
-    assert executor.memory_limit_gb == GRADING_LIMITS.memory_gb
-    assert executor.sandbox_processes == GRADING_LIMITS.processes
-    assert executor.submission_timeout == GRADING_LIMITS.submission_timeout
-    assert executor.cell_output_mb == GRADING_LIMITS.cell_output_mb
-    assert executor.notebook_output_mb == GRADING_LIMITS.notebook_output_mb
     assert guard.REFERENCE_CELL_TIMEOUT == GRADING_LIMITS.reference_cell_timeout
 
 
