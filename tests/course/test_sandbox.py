@@ -154,6 +154,42 @@ def test_kernel_runs_confined_and_leaves_nothing(tmp_path):
 
 
 @needs_sandbox
+def test_a_kernel_shut_down_runs_its_exit_handlers_and_skips_the_teardown(tmp_path):
+    """A graceful shutdown ends a sandboxed kernel from its last exit handler: handlers registered
+    later still run, the interpreter's teardown (here an object's ``__del__``) does not."""
+    # writes go to a copy of the kernel's own stderr (ipykernel's capture of fd 2 is gone by
+    # then); the object sits on a module, whose namespace only the teardown clears
+    code = ("import atexit, json, os, sys\n"
+            "fd = os.dup(getattr(sys.stderr, '_original_stdstream_copy', None) or 2)\n"
+            "atexit.register(os.write, fd, b'exit handler ran\\n')\n"
+            "class Last:\n"
+            "    def __del__(self, write=os.write, fd=fd):\n"
+            "        write(fd, b'interpreter torn down\\n')\n"
+            "json.kept = Last()\n")
+    log = tmp_path.parent / f"{tmp_path.name}-kernel.log"
+
+    async def scenario():
+        km = sandbox.SandboxedKernelManager(kernel_name="python3")
+        with open(log, "wb") as stderr:  # the kernel's own console output
+            await km.start_kernel(cwd=str(tmp_path), stderr=stderr)
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            reply = await kc.execute_interactive(code, timeout=60)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=False)
+        return await km.is_alive()
+
+    assert asyncio.run(scenario()) is False
+    err = log.read_text()
+    assert "exit handler ran" in err
+    assert "interpreter torn down" not in err
+
+
+@needs_sandbox
 def test_plain_nbgrader_autograde_runs_the_kernel_in_the_sandbox(tmp_path):
     """``nbgrader autograde`` with the project's config (here through nbgrader's API, which the
     command line calls) grades inside the sandbox: the answer cell cannot see the course."""
