@@ -4,10 +4,13 @@ Every case of the catalogues (``tests/harness/hostile_catalogue.py``, ``hostile_
 ``hostile_sandbox.py``) is the first answer cell of an otherwise blank submission of tutorial 1,
 graded together with one honest student by the class grader (three workers, sandboxed kernels),
 except the verdict attacks that plain ``nbgrader autograde`` grades (``PLAIN_CASES``, one per
-layer of the verdict: both graders run the same ``GuardedExecute``). The test plants a loopback
-TCP server and unique markers, then checks: no hostile submission scores a point; nothing was read or written outside the scratch
-folder; no connection reached the server; no process of a submission is still running; the
-honest student's full marks and the gradebook are untouched.
+layer of the verdict: both graders run the same ``GuardedExecute``). The escapes that change
+nothing the others meet (``ESCAPES``: reading, writing, the network, processes that outlive
+grading) share one submission, ``every_escape``, which tries each apart. The test plants a
+loopback TCP server and unique markers, then checks: no hostile submission scores a point;
+nothing was read or written outside the scratch folder; no connection reached the server; no
+process of a submission is still running; the honest student's full marks and the gradebook are
+untouched.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from grading_harness import gradebook_auto_scores, grading_environment
-from hostile_catalogue import ASSIGNMENT, CELL_TIMEOUT, FIRST_ANSWER, SUBMISSION_TIMEOUT
+from hostile_catalogue import ASSIGNMENT, CELL_TIMEOUT, ESCAPES, FIRST_ANSWER, SUBMISSION_TIMEOUT
 from hostile_catalogue import CATALOGUE as BASE_CATALOGUE
 from hostile_sandbox import SANDBOX_CASES
 from hostile_verdicts import PLAIN_CASES, VERDICT_CASES
@@ -150,7 +153,7 @@ def hostile_run():
 
 def test_catalogue_covers_every_attack_group():
     groups = {c.group for c in CATALOGUE}
-    assert len(CATALOGUE) >= 25
+    assert len(CATALOGUE) - 1 + len(ESCAPES) >= 25  # every_escape tries each of ESCAPES
     assert len({c.name for c in CATALOGUE}) == len(CATALOGUE)
     for needed in ("hiding or swallowing test failures", "network", "fork bomb",
                    "filling the disk", "sleeping past the deadline",
@@ -174,6 +177,12 @@ def test_hostile_code_reads_nothing_outside_its_scratch_folder(hostile_run, case
     printed = [line for cell in notebooks.read(path).cells for o in cell.get("outputs", [])
                if o.get("output_type") == "stream" for line in o.get("text", "").splitlines()]
     assert not [line for line in printed if line.startswith("FOUND")], printed[:5]
+
+
+def test_every_escape_ran_to_its_end(hostile_run):
+    # the escapes share one submission: each must have run, not stopped at a mistake of its own
+    printed = hostile_run.outputs("every_escape")
+    assert [name for name in ESCAPES if f"tried {name}" not in printed] == [], printed[-2000:]
 
 
 def test_nothing_written_outside_the_scratch_folders(hostile_run):

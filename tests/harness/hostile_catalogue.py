@@ -230,12 +230,30 @@ if os.fork() == 0:
         time.sleep(1)
 '''
 
+def _each_apart(parts: dict[str, str]) -> str:
+    """Cell source that runs every part of ``{name: code}`` in its own ``exec`` and ``try``, so
+    that each runs whatever the parts before it met, and prints ``tried <name>`` after it."""
+    return "".join(f"try:\n    exec({code!r})\nexcept BaseException as _exc:\n"
+                   f"    print('refused {name}', type(_exc).__name__)\n"
+                   f"else:\n    print('tried {name}')\n" for name, code in parts.items())
+
+
+#: Escapes from the sandbox that change nothing the others meet, ``{name: (group, code)}``: they
+#: are graded as one submission (``every_escape``) that tries each apart; the SIGINT-ignoring
+#: child goes last, since its kernel then ignores interrupts.
+ESCAPES: dict[str, tuple[str, str]] = {
+    "read_instructor_files": ("read solutions, hidden tests, other submissions, gradebook", _READ),
+    "write_gradebook_and_source": ("write the gradebook, source or release", _WRITE),
+    "network": ("network", _NETWORK),
+    "detached_gradebook_rewriter": ("processes outliving grading; write the gradebook",
+                                    _DETACHED_REWRITER),
+    "double_fork_daemon": ("processes outliving grading", _DOUBLE_FORK),
+    "ignore_sigint_child": ("processes outliving grading", _OS_EXIT_AFTER_FORK),
+}
+
 CATALOGUE: tuple[Hostile, ...] = (
-    Hostile("read_instructor_files", "read solutions, hidden tests, other submissions, gradebook", _READ),
-    Hostile("write_gradebook_and_source", "write the gradebook, source or release", _WRITE),
-    Hostile("detached_gradebook_rewriter", "processes outliving grading; write the gradebook", _DETACHED_REWRITER),
-    Hostile("double_fork_daemon", "processes outliving grading", _DOUBLE_FORK),
-    Hostile("network", "network", _NETWORK),
+    Hostile("every_escape", "; ".join(group for group, _ in ESCAPES.values()),
+            _each_apart({name: code for name, (_, code) in ESCAPES.items()})),
     Hostile("fork_bomb", "fork bomb", _FORK_BOMB),
     Hostile("fill_disk", "filling the disk", _FILL_DISK),
     Hostile("sleep_past_deadline", "sleeping past the deadline", _SLEEP_FOREVER),
@@ -247,5 +265,4 @@ CATALOGUE: tuple[Hostile, ...] = (
     Hostile("execute_handler_patch", "hiding or swallowing test failures", _HANDLER_PATCH),
     Hostile("events_and_hooks", "hiding or swallowing test failures", _EVENTS_AND_HOOKS),
     Hostile("library_class_patch", "hiding or swallowing test failures", _LIBRARY_CLASS_PATCH),
-    Hostile("ignore_sigint_child", "processes outliving grading", _OS_EXIT_AFTER_FORK),
 )
