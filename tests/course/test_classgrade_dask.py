@@ -38,7 +38,7 @@ from grading_harness import (
 )
 
 from nmautils.course import classgrade, notebooks, sandbox
-from nmautils.course.classgrade import recording, worker
+from nmautils.course.classgrade import recording, scheduling, worker
 from nmautils.course.grading import REPO_ROOT, SubmissionResult
 
 ASSIGNMENT = "tutorial1_decoding"
@@ -116,7 +116,8 @@ class Cluster:
         self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
                     "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                     "OPENBLAS_NUM_THREADS": "1",
-                    "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "2"}
+                    "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "2",
+                    **scheduling.dask_environment_variables()}  # as the README advises
         # the workers grade under the grader's settings, which the tasks carry
         self.env.pop("NMAUTILS_SURROGATE_SIZE", None)
         self.file = folder / "scheduler.json"
@@ -416,3 +417,34 @@ def test_a_worker_without_a_sandbox_refuses_the_task(monkeypatch):
             worker.grade_submission(context, task)
     finally:
         sandbox._probe.cache_clear()
+
+
+def test_the_embedded_cluster_runs_without_dasks_profiler(monkeypatch):
+    import dask
+    import distributed
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, *args, **kwargs):
+            seen[type(self).__name__] = {k: dask.config.get(k)
+                                         for k in scheduling.EMBEDDED_DASK_CONFIG}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(distributed, "LocalCluster", type("LocalCluster", (Recorder,), {}))
+    monkeypatch.setattr(distributed, "Client", type("Client", (Recorder,), {}))
+    with scheduling.dask_client(2):
+        pass
+    assert seen["LocalCluster"] == scheduling.EMBEDDED_DASK_CONFIG
+    assert seen["LocalCluster"]["distributed.worker.profile.enabled"] is False
+
+
+def test_the_readme_gives_cluster_workers_the_embedded_settings():
+    readme = (REPO_ROOT / "README.md").read_text()
+    for name, value in scheduling.dask_environment_variables().items():
+        assert f"{name}={value}" in readme, name

@@ -79,14 +79,33 @@ def dashboard_line(client) -> str:
     return f"Dask dashboard: {client.dashboard_link}"
 
 
+#: Dask settings of the embedded cluster. A grading task is one long call whose kernel needs the
+#: cores, so Dask's statistical profiler (a stack sample of every task thread every 10 ms) is
+#: off and its event-loop and system checks run less often. Workers of an existing cluster take
+#: the same from environment variables (README, "Grading a cohort").
+EMBEDDED_DASK_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "200ms",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
+
+def dask_environment_variables(config: dict = EMBEDDED_DASK_CONFIG) -> dict[str, str]:
+    """``config`` as the environment variables Dask reads (``DASK_DISTRIBUTED__WORKER__...``)."""
+    return {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+            for key, value in config.items()}
+
+
 @contextmanager
 def dask_client(workers: int = 2, scheduler: str | None = None) -> Iterator:
     """A Dask client: of the cluster at ``scheduler``, else of a local cluster of ``workers``
     worker processes with one thread each, closed on exit.
 
     The local cluster's kernels share the cores (:func:`~nmautils.course.grading.thread_budget`);
-    its dashboard (when bokeh is installed) is on a free port.
+    it runs with :data:`EMBEDDED_DASK_CONFIG`; its dashboard (when bokeh is installed) is on a free
+    port.
     """
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -98,9 +117,10 @@ def dask_client(workers: int = 2, scheduler: str | None = None) -> Iterator:
     saved = dict(os.environ)
     try:
         # a free port: the default one may be taken by another cluster on this machine
-        with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
-                          dashboard_address=":0", env=thread_budget(workers),
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        with dask.config.set(EMBEDDED_DASK_CONFIG), \
+                LocalCluster(n_workers=workers, processes=True, threads_per_worker=1,
+                             dashboard_address=":0", env=thread_budget(workers),
+                             silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
     finally:
         os.environ.clear()
