@@ -230,6 +230,7 @@ if os.fork() == 0:
         time.sleep(1)
 '''
 
+
 def _each_apart(parts: dict[str, str]) -> str:
     """Cell source that runs every part of ``{name: code}`` in its own ``exec`` and ``try``, so
     that each runs whatever the parts before it met, and prints ``tried <name>`` after it."""

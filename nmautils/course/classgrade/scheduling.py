@@ -90,10 +90,11 @@ EMBEDDED_DASK_CONFIG = {
 }
 
 
-def dask_environment_variables(config: dict = EMBEDDED_DASK_CONFIG) -> dict[str, str]:
-    """``config`` as the environment variables Dask reads (``DASK_DISTRIBUTED__WORKER__...``)."""
+def dask_environment_variables() -> dict[str, str]:
+    """:data:`EMBEDDED_DASK_CONFIG` as the environment variables Dask reads
+    (``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED``...)."""
     return {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
-            for key, value in config.items()}
+            for key, value in EMBEDDED_DASK_CONFIG.items()}
 
 
 @contextmanager
