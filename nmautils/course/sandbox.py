@@ -277,12 +277,24 @@ def sandbox_environment(env: Mapping[str, str], python_bin: str) -> dict[str, st
     return kept
 
 
+#: Run by every grading kernel, sandboxed or not, before any student code: the last exit handler
+#: ends the process with ``os._exit``, skipping the interpreter's teardown: a grading kernel's
+#: state is thrown away, and tearing down torch is most of what a shutdown costs.
+KERNEL_EXIT_LINE = "import os as _o, atexit as _a; _a.register(_o._exit, 0); del _o, _a"
+
 #: Run by a sandboxed kernel before any student code: the working folder goes on ``sys.path``
-#: (last, so that a student's own modules import but cannot replace an installed one), and the
-#: last exit handler ends the process with ``os._exit``, skipping the interpreter's teardown: a
-#: grading kernel's state is thrown away, and tearing down torch is most of what a shutdown costs.
-KERNEL_START_LINES = ("import sys as _s, os as _o, atexit as _a; _s.path.append(_o.getcwd()); "
-                      "_a.register(_o._exit, 0); del _s, _o, _a")
+#: (last, so that a student's own modules import but cannot replace an installed one), then
+#: :data:`KERNEL_EXIT_LINE`.
+KERNEL_START_LINES = ("import sys as _s, os as _o; _s.path.append(_o.getcwd()); del _s, _o; "
+                      + KERNEL_EXIT_LINE)
+
+
+def with_exec_lines(kernel_cmd: list[str], lines: str) -> list[str]:
+    """``kernel_cmd`` with ``lines`` run at the start of an IPython kernel (other kernels as
+    they are)."""
+    if "ipykernel_launcher" in kernel_cmd or "ipykernel" in kernel_cmd:
+        return [*kernel_cmd, f"--IPKernelApp.exec_lines={lines}"]
+    return kernel_cmd
 
 
 def sandbox_socket_dir(private_dir: Path) -> str:
@@ -369,8 +381,7 @@ def sandbox_command(kernel_cmd: list[str], *, submission: Path | None, private_d
     args += ["--chdir", SANDBOX_HOME, "--", python, "-I", "-S", str(ENTRY)]
     if uid is not None:
         args += ["--uid", str(uid)]
-    if "ipykernel_launcher" in kernel_cmd or "ipykernel" in kernel_cmd:
-        kernel_cmd = [*kernel_cmd, f"--IPKernelApp.exec_lines={KERNEL_START_LINES}"]
+    kernel_cmd = with_exec_lines(kernel_cmd, KERNEL_START_LINES)
     args += [json.dumps(limits.rlimits(extra_processes)), SUBMISSION_MOUNT, work, "--",
              *kernel_cmd]
     return args
@@ -953,7 +964,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         if not self.sandbox:
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+            await super()._async_launch_kernel(with_exec_lines(kernel_cmd, KERNEL_EXIT_LINE),
+                                               **kw)
             return
         cwd = kw.get("cwd")
         submission = copy_submission(Path(cwd), self._private) if cwd else None

@@ -153,10 +153,14 @@ def test_kernel_runs_confined_and_leaves_nothing(tmp_path):
     assert not km._private.exists()
 
 
-@needs_sandbox
-def test_a_kernel_shut_down_runs_its_exit_handlers_and_skips_the_teardown(tmp_path):
-    """A graceful shutdown ends a sandboxed kernel from its last exit handler: handlers registered
-    later still run, the interpreter's teardown (here an object's ``__del__``) does not."""
+@pytest.mark.parametrize("sandboxed", [
+    pytest.param(True, marks=needs_sandbox),
+    False,  # --no-sandbox grading, and the other side of the sandbox's cost in bench/
+])
+def test_a_kernel_shut_down_runs_its_exit_handlers_and_skips_the_teardown(tmp_path, sandboxed):
+    """A graceful shutdown ends a grading kernel, sandboxed or not, from its last exit handler:
+    handlers registered later still run, the interpreter's teardown (here an object's
+    ``__del__``) does not."""
     # writes go to a copy of the kernel's own stderr (ipykernel's capture of fd 2 is gone by
     # then); the object sits on a module, whose namespace only the teardown clears
     code = ("import atexit, json, os, sys\n"
@@ -169,7 +173,7 @@ def test_a_kernel_shut_down_runs_its_exit_handlers_and_skips_the_teardown(tmp_pa
     log = tmp_path.parent / f"{tmp_path.name}-kernel.log"
 
     async def scenario():
-        km = sandbox.SandboxedKernelManager(kernel_name="python3")
+        km = sandbox.SandboxedKernelManager(kernel_name="python3", sandbox=sandboxed)
         with open(log, "wb") as stderr:  # the kernel's own console output
             await km.start_kernel(cwd=str(tmp_path), stderr=stderr)
         kc = km.client()
