@@ -5,11 +5,14 @@
 ``LocalCluster`` of worker processes) or an existing one (``--scheduler tcp://HOST:PORT``). The
 class run's :class:`~.worker.ClassContext` goes to the scheduler once, as the data of a task of
 its own: a worker that needs it fetches it, and when every worker holding it is lost the
-scheduler makes it again. Each student is then one task, sent to a worker thread that is free
-(never queued behind another task: Dask counts a worker's death against every task that worker
-holds, so a submission that kills its worker would take innocent ones with it). A task whose
-workers die ``distributed.scheduler.allowed-failures`` + 1 times fails with ``KilledWorker``:
-that student is given up (status ``failed``), the rest of the class goes on.
+scheduler makes it again. Each student is then one task, sent to a worker thread that is free and
+allowed to run there only (:class:`_Dispatcher`). Dask counts a worker's death against every task
+that worker holds, and runs a lost worker's tasks again on workers busy with others, so a
+submission that kills its worker would take innocent ones with it; the grader keeps the count
+instead, from the scheduler's ``remove-worker`` events: a death is charged to the tasks that ran
+on the lost worker, which are sent again under new keys. A student charged
+``distributed.scheduler.allowed-failures`` + 1 deaths is given up (status ``failed``), the rest of
+the class goes on.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import time
+import queue
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,6 +153,145 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+#: Seconds the grader waits for news from the cluster (a result, a worker lost or added) before
+#: it looks for free worker threads anyway.
+WATCH_SECONDS = 5.0
+
+#: Seconds to fetch a finished task's result from its worker.
+RESULT_SECONDS = 300
+
+
+def _allowed_failures(dask_scheduler) -> int:
+    """The scheduler's ``distributed.scheduler.allowed-failures`` (run on the scheduler)."""
+    return dask_scheduler.allowed_failures
+
+
+@dataclass
+class _Sent:
+    """A task as sent: whose it is, and the worker it may run on (and no other)."""
+
+    task: SubmissionTask
+    worker: str
+
+
+class _Dispatcher:
+    """Sends each student's task to a free worker thread, and keeps the count of lost workers.
+
+    A task may run only on the worker it was sent to, which had a thread free for it. When that
+    worker is lost, the scheduler says which tasks it held (its ``remove-worker`` event); the
+    dispatcher charges the death to their students (unless the worker left as planned), takes
+    those tasks back and sends them again, under a new key, to a free thread. A student charged
+    ``allowed`` + 1 deaths is given up.
+    """
+
+    def __init__(self, client, grade: Callable, shared, tasks: Iterable[SubmissionTask],
+                 run: str, allowed: int):
+        self.client, self.grade, self.shared, self.run = client, grade, shared, run
+        self.allowed = allowed
+        self.waiting = iter(tasks)  # read lazily: a class's notebooks need not all be in memory
+        self.again: deque[SubmissionTask] = deque()  # taken back: sent before the waiting ones
+        self.exhausted = False
+        self.placed: dict[str, object] = {}  # key -> future, of the tasks not yet back
+        self.sent: dict[str, _Sent] = {}  # key -> what it was, for every key of this run
+        self.deaths: Counter[str] = Counter()
+        self.sends: Counter[str] = Counter()  # student -> tasks sent (a new key each time)
+        self.news: queue.Queue = queue.Queue()  # ("done", future) or ("event", message)
+
+    def busy(self) -> bool:
+        return bool(self.placed or self.again or not self.exhausted)
+
+    def hear(self, event) -> None:
+        """Dask's handler of the scheduler's events (run on the client's event loop)."""
+        _, message = event
+        if isinstance(message, dict) and message.get("action") in ("remove-worker", "add-worker"):
+            self.news.put(("event", message))
+
+    def _next_task(self) -> SubmissionTask | None:
+        if self.again:
+            return self.again.popleft()
+        task = next(self.waiting, None)
+        self.exhausted = task is None
+        return task
+
+    def hand_out(self) -> None:
+        """One task per free worker thread, sent to that worker only (the scheduler would queue
+        tasks behind a busy worker, and run a lost worker's tasks beside another's)."""
+        free = dict(self.client.nthreads())
+        for key in self.placed:
+            worker = self.sent[key].worker
+            if worker in free:
+                free[worker] -= 1
+        for worker, slots in free.items():
+            for _ in range(slots):
+                task = self._next_task()
+                if task is None:
+                    return
+                tries = self.sends[task.student]
+                self.sends[task.student] += 1
+                key = f"grade-{task.student}-{self.run}" + (f"-{tries}" if tries else "")
+                future = self.client.submit(self.grade, self.shared, task, key=key,
+                                            workers=[worker], allow_other_workers=False,
+                                            pure=False)
+                self.placed[key] = future
+                self.sent[key] = _Sent(task, worker)
+                future.add_done_callback(lambda f: self.news.put(("done", f)))
+
+    def lost(self, message: dict) -> list[Outcome]:
+        """A worker is gone: charge, take back and send again (or give up) the tasks it held."""
+        worker = message.get("worker", "")
+        held = [k for k in (*message.get("processing-tasks", ()),
+                            *message.get("lost-computed-tasks", ())) if k in self.sent]
+        if not message.get("expected"):
+            for key in held:
+                if key in message.get("processing-tasks", ()):
+                    self.deaths[self.sent[key].task.student] += 1
+        for key in held:
+            if key in self.placed:
+                self._take_back(key)
+        given_up = [t for t in self.again if self.deaths[t.student] > self.allowed]
+        for task in given_up:
+            self.again.remove(task)
+        return [_given_up(t.student, self.deaths[t.student], worker) for t in given_up]
+
+    def _take_back(self, key: str) -> None:
+        """Cancel the task of ``key``; its student's task is sent again first."""
+        self.placed.pop(key).cancel()
+        self.again.append(self.sent[key].task)
+
+    def outcome(self, future) -> Outcome | None:
+        """What became of ``future``'s student (None: nothing yet, or no longer ours)."""
+        from distributed.scheduler import KilledWorker
+
+        if self.placed.get(future.key) is not future:  # taken back
+            return None
+        student = self.sent[future.key].task.student
+        if future.status == "finished":
+            try:
+                result, files = future.result(timeout=RESULT_SECONDS)
+            except TimeoutError:  # a worker lost right after it finished took the result along
+                self._take_back(future.key)
+                return None
+            del self.placed[future.key]
+            return Outcome(student, result, files)
+        if future.status == "cancelled":
+            del self.placed[future.key]
+            return Outcome(student, error="cancelled (the connection to the scheduler was "
+                                          "lost?)")
+        exc = future.exception()
+        if isinstance(exc, KilledWorker):  # allowed-failures 0: the worker's event charges it
+            self._take_back(future.key)
+            return None
+        del self.placed[future.key]
+        # a worker that cannot grade (no sandbox), or a bug: not the student's
+        return Outcome(student, error=_why(exc))
+
+
+def _given_up(student: str, deaths: int, last: str) -> Outcome:
+    return Outcome(student, SubmissionResult(student, "failed", messages=[
+        f"grading failed: the workers running it died {deaths} times (last {last}); the "
+        "submission may kill its grader (memory, a crash): grade it by hand"]))
+
+
 def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], run: str,
                 grade: Callable = grade_submission) -> Iterator[Outcome]:
     """Grade ``tasks`` on the cluster of ``client``; yield each outcome as it arrives.
@@ -162,75 +305,41 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
     tasks : iterable of SubmissionTask
         Read one at a time, as workers become free.
     run : str
-        The run's id (in the tasks' keys: ``grade-<student>-<run>``).
+        The run's id (in the tasks' keys: ``grade-<student>-<run>``, then ``-<deaths>`` when
+        sent again after lost workers).
     grade : callable
         The task's function, ``(context, task) -> (result, files)`` (benchmarks time the
         scheduling alone with one that grades nothing).
     """
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
-
     shared = client.submit(_share, context, key=f"classgrade-context-{run}", pure=False)
-    waiting = iter(tasks)  # read lazily: a class's notebooks need not all be in memory at once
-    exhausted = False
-    student_of: dict[str, str] = {}
-    where: dict[str, str] = {}  # key of a task not yet back -> the worker it runs on
-    running = as_completed()
-
-    def hand_out() -> None:
-        # One task per free worker thread, sent to that worker: the scheduler would queue tasks
-        # behind a busy worker, and a worker's death counts against every task it holds.
-        nonlocal exhausted
-        free = dict(client.nthreads())
-        for address, keys in client.processing().items():
-            for key in keys:
-                if key in where:
-                    where[key] = address  # moved there after a worker was lost
-        for address in where.values():
-            if address in free:
-                free[address] -= 1
-        for address, slots in free.items():
-            for _ in range(slots):
-                task = next(waiting, None)
-                if task is None:
-                    exhausted = True
-                    return
-                future = client.submit(grade, shared, task, key=f"grade-{task.student}-{run}",
-                                       workers=[address], allow_other_workers=True, pure=False)
-                student_of[future.key] = task.student
-                where[future.key] = address
-                running.add(future)
-
+    dispatch = _Dispatcher(client, grade, shared, tasks, run,
+                           client.run_on_scheduler(_allowed_failures))
+    client.subscribe_topic("all", dispatch.hear)
     try:
-        hand_out()
-        while not (exhausted and running.is_empty()):
-            if running.is_empty():  # no worker had a free thread: wait for one
-                client.wait_for_workers(1)
-                time.sleep(0.5)
-                hand_out()
-                continue
-            future = next(running)
-            where.pop(future.key, None)
-            student = student_of[future.key]
-            if future.status == "finished":
-                result, files = future.result()
-                outcome = Outcome(student, result, files)
-            elif future.status == "cancelled":
-                outcome = Outcome(student, error="cancelled (the connection to the scheduler "
-                                                 "was lost?)")
-            else:
-                exc = future.exception()
-                if isinstance(exc, KilledWorker):
-                    outcome = Outcome(student, SubmissionResult(
-                        student, "failed", messages=[
-                            f"grading failed: the workers running it died {exc.allowed_failures + 1}"
-                            f" times (last {exc.last_worker.address}); the submission may kill "
-                            "its grader (memory, a crash): grade it by hand"]))
-                else:  # a worker that cannot grade (no sandbox), or a bug: not the student's
-                    outcome = Outcome(student, error=_why(exc))
-            future.release()
-            hand_out()
-            outcome.more = running.has_ready()
-            yield outcome
+        dispatch.hand_out()
+        while dispatch.busy():
+            news = []
+            try:
+                news.append(dispatch.news.get(timeout=WATCH_SECONDS))
+                while True:
+                    news.append(dispatch.news.get_nowait())
+            except queue.Empty:
+                pass
+            ready: list[Outcome] = []
+            for kind, item in news:
+                if kind == "done":
+                    ready += filter(None, [dispatch.outcome(item)])
+                elif item["action"] == "remove-worker":
+                    ready += dispatch.lost(item)
+            if dispatch.again or not dispatch.exhausted:
+                if not client.nthreads():  # no worker: wait for one
+                    client.wait_for_workers(1)
+                dispatch.hand_out()
+            for i, outcome in enumerate(ready):
+                outcome.more = i + 1 < len(ready) or not dispatch.news.empty()
+                yield outcome
     finally:
+        client.unsubscribe_topic("all")
+        for future in dispatch.placed.values():
+            future.cancel()
         shared.release()
