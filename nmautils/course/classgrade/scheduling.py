@@ -181,7 +181,8 @@ class _Dispatcher:
     worker is lost, the scheduler says which tasks it held (its ``remove-worker`` event); the
     dispatcher charges the death to their students (unless the worker left as planned), takes
     those tasks back and sends them again, under a new key, to a free thread. A student charged
-    ``allowed`` + 1 deaths is given up.
+    ``allowed`` + 1 deaths is given up. One dispatcher at a time per client (it takes the client's
+    handler of the scheduler's events).
     """
 
     def __init__(self, client, grade: Callable, shared, tasks: Iterable[SubmissionTask],
@@ -195,6 +196,7 @@ class _Dispatcher:
         self.sent: dict[str, _Sent] = {}  # key -> what it was, for every key of this run
         self.deaths: Counter[str] = Counter()
         self.sends: Counter[str] = Counter()  # student -> tasks sent (a new key each time)
+        self.given_up: set[str] = set()
         self.news: queue.Queue = queue.Queue()  # ("done", future) or ("event", message)
 
     def busy(self) -> bool:
@@ -214,9 +216,13 @@ class _Dispatcher:
         return task
 
     def hand_out(self) -> None:
-        """One task per free worker thread, sent to that worker only (the scheduler would queue
-        tasks behind a busy worker, and run a lost worker's tasks beside another's)."""
-        free = dict(self.client.nthreads())
+        """One task per free thread of a running worker, sent to that worker only (the scheduler
+        would queue tasks behind a busy worker, and run a lost worker's tasks beside another's).
+        A task sent to a worker that has gone since, unnoticed by its event, is sent again."""
+        known = self.client.nthreads()
+        for key in [k for k in self.placed if self.sent[k].worker not in known]:
+            self._take_back(key)
+        free = dict(self.client.sync(self.client.scheduler.ncores_running))
         for key in self.placed:
             worker = self.sent[key].worker
             if worker in free:
@@ -248,10 +254,12 @@ class _Dispatcher:
         for key in held:
             if key in self.placed:
                 self._take_back(key)
-        given_up = [t for t in self.again if self.deaths[t.student] > self.allowed]
-        for task in given_up:
-            self.again.remove(task)
-        return [_given_up(t.student, self.deaths[t.student], worker) for t in given_up]
+        out = {s for s, n in self.deaths.items() if n > self.allowed} - self.given_up
+        for key in [k for k in self.placed if self.sent[k].task.student in out]:
+            self._take_back(key)  # sent again before this death was heard of
+        self.again = deque(t for t in self.again if t.student not in out)
+        self.given_up |= out
+        return [_given_up(student, self.deaths[student], worker) for student in sorted(out)]
 
     def _take_back(self, key: str) -> None:
         """Cancel the task of ``key``; its student's task is sent again first."""
@@ -266,20 +274,22 @@ class _Dispatcher:
             return None
         student = self.sent[future.key].task.student
         if future.status == "finished":
+            del self.placed[future.key]
             try:
                 result, files = future.result(timeout=RESULT_SECONDS)
-            except TimeoutError:  # a worker lost right after it finished took the result along
-                self._take_back(future.key)
-                return None
-            del self.placed[future.key]
+            except TimeoutError:  # e.g. its worker was lost with the result: graded next run
+                return Outcome(student, error=f"its result did not arrive in {RESULT_SECONDS} s")
             return Outcome(student, result, files)
         if future.status == "cancelled":
             del self.placed[future.key]
             return Outcome(student, error="cancelled (the connection to the scheduler was "
                                           "lost?)")
-        exc = future.exception()
-        if isinstance(exc, KilledWorker):  # allowed-failures 0: the worker's event charges it
+        if future.status != "error":  # finished, then lost with its worker: to be made again
             self._take_back(future.key)
+            return None
+        exc = future.exception()
+        if isinstance(exc, KilledWorker) and exc.task == future.key:
+            self._take_back(future.key)  # allowed-failures 0: the worker's event charges it
             return None
         del self.placed[future.key]
         # a worker that cannot grade (no sandbox), or a bug: not the student's
@@ -331,10 +341,9 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
                     ready += filter(None, [dispatch.outcome(item)])
                 elif item["action"] == "remove-worker":
                     ready += dispatch.lost(item)
-            if dispatch.again or not dispatch.exhausted:
-                if not client.nthreads():  # no worker: wait for one
-                    client.wait_for_workers(1)
-                dispatch.hand_out()
+            if not client.nthreads():  # no worker: wait for one
+                client.wait_for_workers(1)
+            dispatch.hand_out()
             for i, outcome in enumerate(ready):
                 outcome.more = i + 1 < len(ready) or not dispatch.news.empty()
                 yield outcome
