@@ -85,12 +85,14 @@ def dashboard_line(client) -> str:
 
 #: Dask settings of the embedded cluster. A grading task is one long call whose kernel needs the
 #: cores, so Dask's statistical profiler (a stack sample of every task thread every 10 ms) is
-#: off and its event-loop and system checks run less often. Workers of an existing cluster take
+#: off and its event-loop, system and memory checks run less often (the sandbox bounds a
+#: kernel's memory, the worker's own stays small). Workers of an existing cluster take
 #: the same from environment variables (README, "Grading a cohort").
 EMBEDDED_DASK_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "200ms",
     "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
 }
 
 
