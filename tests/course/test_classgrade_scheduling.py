@@ -5,16 +5,23 @@ counts that worker's next death against both. The grader must not let a submissi
 workers take an innocent student's task down with it: here one student's first worker is lost
 (0.2 s into the task) while the poison submission (it ends its worker 0.6 s after it starts) runs
 on the other one. Dask alone would queue that student's task behind the poison and, when one
-death is allowed, fail it with the poison's next death.
+death is allowed, fail it with the poison's next death. A worker of two threads that dies running
+two tasks cannot say whose task ended it: neither is charged, each runs alone next. A cluster left
+without workers stalls the class, with a line for the instructor, and what arrived is still
+handed over.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import dask
-import distributed  # noqa: F401 - its defaults join Dask's config before the tests change it
+import distributed  # its defaults join Dask's config before the tests change it
 from lost_workers import lose_workers
 
 from nmautils.course.classgrade import scheduling
@@ -23,18 +30,25 @@ from nmautils.course.classgrade.worker import ClassContext, SubmissionTask
 STUDENTS = ["poison", "lost", "a", "b", "c"]
 
 
-def _grade(tmp_path, monkeypatch, allowed_failures: int) -> dict:
-    """``{student: outcome}`` of grading :data:`STUDENTS` with ``lose_workers`` on an embedded
-    cluster of two workers."""
+CONTEXT = ClassContext("none", b"", "")
+
+
+def _grade(tmp_path, monkeypatch, allowed_failures: int, workers: int = 2, threads: int = 1,
+           students: list[str] = STUDENTS) -> dict:
+    """``{student: outcome}`` of grading ``students`` with ``lose_workers`` on an embedded
+    cluster of ``workers`` workers of ``threads`` threads each."""
     monkeypatch.setenv("NMAUTILS_LOST_MARKERS", str(tmp_path))  # the workers inherit it
-    tasks = [SubmissionTask(student) for student in STUDENTS]
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}), \
-            scheduling.dask_client(2) as client:
+    tasks = [SubmissionTask(student) for student in students]
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
+                          **scheduling.EMBEDDED_DASK_CONFIG}), \
+            distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+                                     dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
         client.run(importlib.import_module, "lost_workers")  # both tasks then start at once
-        outcomes = list(scheduling.run_on_dask(client, ClassContext("none", b"", ""), tasks,
-                                               "lost", grade=lose_workers))
-    assert sorted(o.student for o in outcomes) == sorted(STUDENTS)  # each once
-    assert (tmp_path / "lost").exists()  # its first worker was lost
+        outcomes = list(scheduling.run_on_dask(client, CONTEXT, tasks, "lost",
+                                               grade=lose_workers))
+    assert sorted(o.student for o in outcomes) == sorted(students)  # each once
+    assert (tmp_path / "lost").exists() == ("lost" in students)  # its first worker was lost
     for outcome in outcomes:
         assert outcome.error == "", outcome
         if outcome.result.status == "graded":
@@ -62,3 +76,73 @@ def test_with_no_failure_allowed_each_death_fails_its_own_task_only(tmp_path, mo
         failed = outcomes.pop(student)
         assert failed.result.status == "failed" and "died 1 times" in _deaths(failed), failed
     assert {o.result.status for o in outcomes.values()} == {"graded"}, outcomes
+
+
+def test_a_worker_of_two_threads_charges_nobody_and_runs_each_task_alone(tmp_path, monkeypatch):
+    """The poison and "slow" (it takes longer than the poison needs) share the only worker, of
+    two threads, which the poison ends: neither is charged. Sent again side by side, "slow"
+    would die with the poison a second time and, one death allowed, be failed; sent each to the
+    worker alone, only the poison's deaths count."""
+    outcomes = _grade(tmp_path, monkeypatch, allowed_failures=1, workers=1, threads=2,
+                      students=["poison", "slow", "a"])
+    poison = outcomes.pop("poison")
+    assert poison.result.status == "failed" and "died 2 times" in _deaths(poison), poison
+    assert {o.result.status for o in outcomes.values()} == {"graded"}, outcomes
+
+
+def _worker(address: str, markers: Path) -> subprocess.Popen:
+    """A ``dask worker`` of one thread and no nanny: when it dies, nothing replaces it."""
+    harness = str(Path(__import__("lost_workers").__file__).parent)
+    env = {**os.environ, "NMAUTILS_LOST_MARKERS": str(markers),
+           "PYTHONPATH": os.pathsep.join(filter(None, [harness, os.environ.get("PYTHONPATH")])),
+           **scheduling.dask_environment_variables()}
+    return subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                             "--nthreads", "1", "--no-nanny", "--no-dashboard"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_cluster_without_workers_stalls_says_so_and_records_what_arrived(tmp_path):
+    """No worker at first: the grader says it waits, and grades once one joins. The poison then
+    ends the only worker: its failure is handed over while no worker is there (the next worker
+    starts when it is, or after 60 s), and the last student waits for that worker."""
+    said: list[str] = []
+    outcomes = []
+    workers: list[subprocess.Popen] = []
+    lock = threading.Lock()
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp://",
+                                     host="127.0.0.1", dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        address = cluster.scheduler_address
+
+        def start_worker(number: int) -> None:
+            with lock:
+                if len(workers) < number:
+                    workers.append(_worker(address, tmp_path))
+
+        def say(line: str) -> None:
+            said.append(line)
+            if len(said) == 1:
+                start_worker(1)
+                backstop.start()
+
+        backstop = threading.Timer(60, start_worker, [2])  # when the failure waits for a worker
+        try:
+            for outcome in scheduling.run_on_dask(client, CONTEXT, [SubmissionTask("poison"),
+                                                  SubmissionTask("a")], "none", grade=lose_workers,
+                                                  say=say):
+                outcomes.append((outcome, len(client.nthreads())))
+                start_worker(2)
+        finally:
+            backstop.cancel()
+            for worker in workers:
+                worker.kill()
+                worker.wait()
+    assert [o.student for o, _ in outcomes] == ["poison", "a"], outcomes
+    (poison, workers_then), (a, _) = outcomes
+    assert poison.result.status == "failed" and "died 1 times" in _deaths(poison), poison
+    assert workers_then == 0, "the poison's failure waited for a worker"
+    assert a.result.status == "graded", a
+    stalled = f"no Dask worker is connected to {address}: "
+    assert [line.startswith(stalled) for line in said] == [True, False, True, False], said
+    assert said[1] == said[3] == "1 Dask worker(s) connected: grading goes on", said

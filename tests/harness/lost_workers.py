@@ -7,6 +7,7 @@ the kernel's out-of-memory killer or a lost machine would:
 - ``poison`` ends its worker every time, 0.6 s after it starts;
 - ``lost`` ends its worker the first time only, 0.2 s after it starts (a marker file in
   ``$NMAUTILS_LOST_MARKERS`` remembers it), then is graded;
+- ``slow`` takes one and a half seconds, longer than the poison needs to end a worker they share;
 - everyone else takes half a second.
 """
 
@@ -29,5 +30,6 @@ def lose_workers(context, task):
         marker.touch()
         time.sleep(0.2)
         os._exit(13)
-    time.sleep(0.5)
-    return SubmissionResult(task.student, seconds=0.5, worker=str(os.getpid())), {}
+    seconds = 1.5 if task.student == "slow" else 0.5
+    time.sleep(seconds)
+    return SubmissionResult(task.student, seconds=seconds, worker=str(os.getpid())), {}

@@ -279,11 +279,15 @@ def grade_class(assignment: str, submitted: Path, out: Path, workers: int = 2,
                         sent[student] = content_hash(files)
                         yield SubmissionTask(student=student, files=files)
 
+                def say(line: str) -> None:
+                    if progress:
+                        bar.write(line, file=sys.stderr)
+
                 with _progress(len(todo), assignment, progress) as bar, \
-                        scheduling.outcomes(context, tasks(), workers, scheduler, run) as (
+                        scheduling.outcomes(context, tasks(), workers, scheduler, run, say) as (
                             arriving, result.workers, result.dashboard):
-                    if progress and result.dashboard:
-                        bar.write(result.dashboard)
+                    if result.dashboard:
+                        say(result.dashboard)
                     for outcome in arriving:
                         books.take(outcome, sent[outcome.student])
                         bar.update(1)

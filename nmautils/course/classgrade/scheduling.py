@@ -9,8 +9,8 @@ scheduler makes it again. Each student is then one task, sent to a worker thread
 allowed to run there only (:class:`_Dispatcher`). Dask counts a worker's death against every task
 that worker holds, and runs a lost worker's tasks again on workers busy with others, so a
 submission that kills its worker would take innocent ones with it; the grader keeps the count
-instead, from the scheduler's ``remove-worker`` events: a death is charged to the tasks that ran
-on the lost worker, which are sent again under new keys. A student charged
+instead, from the scheduler's ``remove-worker`` events: a death is charged to the task that ran
+alone on the lost worker, and every task it held is sent again under a new key. A student charged
 ``distributed.scheduler.allowed-failures`` + 1 deaths is given up (status ``failed``), the rest of
 the class goes on.
 """
@@ -136,14 +136,17 @@ def dask_client(workers: int = 2, scheduler: str | None = None) -> Iterator:
 
 @contextmanager
 def outcomes(context: ClassContext, tasks: Iterable[SubmissionTask], workers: int,
-             scheduler: str | None, run: str) -> Iterator[tuple[Iterator[Outcome], int, str]]:
+             scheduler: str | None, run: str, say: Callable[[str], None] = lambda line: None,
+             ) -> Iterator[tuple[Iterator[Outcome], int, str]]:
     """``(outcomes, worker threads, dashboard line)`` of grading ``tasks``: in this process when
-    ``workers`` <= 1 and no ``scheduler`` is given, else on a Dask cluster (:func:`dask_client`)."""
+    ``workers`` <= 1 and no ``scheduler`` is given, else on a Dask cluster (:func:`dask_client`);
+    ``say`` takes the cluster's news for the instructor (:func:`run_on_dask`)."""
     if scheduler is None and workers <= 1:
         yield run_here(context, tasks), 1, ""
         return
     with dask_client(workers, scheduler) as client:
-        yield run_on_dask(client, context, tasks, run), _threads(client), dashboard_line(client)
+        yield (run_on_dask(client, context, tasks, run, say=say), _threads(client),
+               dashboard_line(client))
 
 
 def _threads(client) -> int:
@@ -170,10 +173,12 @@ def _allowed_failures(dask_scheduler) -> int:
 
 @dataclass
 class _Sent:
-    """A task as sent: whose it is, and the worker it may run on (and no other)."""
+    """A task as sent: whose it is, the worker it may run on (and no other), and whether it has
+    that worker to itself."""
 
     task: SubmissionTask
     worker: str
+    alone: bool = False
 
 
 class _Dispatcher:
@@ -181,8 +186,11 @@ class _Dispatcher:
 
     A task may run only on the worker it was sent to, which had a thread free for it. When that
     worker is lost, the scheduler says which tasks it held (its ``remove-worker`` event); the
-    dispatcher charges the death to their students (unless the worker left as planned), takes
-    those tasks back and sends them again, under a new key, to a free thread. A student charged
+    dispatcher takes those tasks back and sends them again, under a new key, to a free thread.
+    The death is charged to the student whose task ran there alone (unless the worker left as
+    planned). A worker of several threads that dies running several tasks charges nobody: their
+    students become suspects, whose tasks are sent again each to a worker of its own (an idle one;
+    when none is idle, the least busy one gets no new task until it is). A student charged
     ``allowed`` + 1 deaths is given up. One dispatcher at a time per client (it takes the client's
     handler of the scheduler's events).
     """
@@ -193,6 +201,8 @@ class _Dispatcher:
         self.allowed = allowed
         self.waiting = iter(tasks)  # read lazily: a class's notebooks need not all be in memory
         self.again: deque[SubmissionTask] = deque()  # taken back: sent before the waiting ones
+        self.alone: deque[SubmissionTask] = deque()  # the suspects' tasks, each to run alone
+        self.suspects: set[str] = set()
         self.exhausted = False
         self.placed: dict[str, object] = {}  # key -> future, of the tasks not yet back
         self.sent: dict[str, _Sent] = {}  # key -> what it was, for every key of this run
@@ -202,7 +212,7 @@ class _Dispatcher:
         self.news: queue.Queue = queue.Queue()  # ("done", future) or ("event", message)
 
     def busy(self) -> bool:
-        return bool(self.placed or self.again or not self.exhausted)
+        return bool(self.placed or self.again or self.alone or not self.exhausted)
 
     def hear(self, event) -> None:
         """Dask's handler of the scheduler's events (run on the client's event loop)."""
@@ -219,40 +229,56 @@ class _Dispatcher:
 
     def hand_out(self) -> None:
         """One task per free thread of a running worker, sent to that worker only (the scheduler
-        would queue tasks behind a busy worker, and run a lost worker's tasks beside another's).
-        A task sent to a worker that has gone since, unnoticed by its event, is sent again."""
+        would queue tasks behind a busy worker, and run a lost worker's tasks beside another's);
+        a suspect's task to a worker with nothing else to do. A task sent to a worker that has
+        gone since, unnoticed by its event, is sent again."""
         known = self.client.nthreads()
         for key in [k for k in self.placed if self.sent[k].worker not in known]:
             self._take_back(key)
-        free = dict(self.client.sync(self.client.scheduler.ncores_running))
+        threads = dict(self.client.sync(self.client.scheduler.ncores_running))
+        busy: Counter[str] = Counter()
+        taken = set()  # workers running a suspect's task: nothing else goes there
         for key in self.placed:
-            worker = self.sent[key].worker
-            if worker in free:
-                free[worker] -= 1
-        for worker, slots in free.items():
-            for _ in range(slots):
+            sent = self.sent[key]
+            busy[sent.worker] += 1
+            if sent.alone:
+                taken.add(sent.worker)
+        untaken = sorted((w for w in threads if w not in taken), key=lambda w: (busy[w], w))
+        for worker in list(untaken):
+            if self.alone and not busy[worker]:
+                self._send(self.alone.popleft(), worker, alone=True)
+                untaken.remove(worker)
+        if self.alone and untaken:
+            untaken.pop(0)  # the least busy worker drains for the next suspect
+        for worker in untaken:
+            for _ in range(threads[worker] - busy[worker]):
                 task = self._next_task()
                 if task is None:
                     return
-                tries = self.sends[task.student]
-                self.sends[task.student] += 1
-                key = f"grade-{task.student}-{self.run}" + (f"-{tries}" if tries else "")
-                future = self.client.submit(self.grade, self.shared, task, key=key,
-                                            workers=[worker], allow_other_workers=False,
-                                            pure=False)
-                self.placed[key] = future
-                self.sent[key] = _Sent(task, worker)
-                future.add_done_callback(lambda f: self.news.put(("done", f)))
+                self._send(task, worker)
+
+    def _send(self, task: SubmissionTask, worker: str, alone: bool = False) -> None:
+        tries = self.sends[task.student]
+        self.sends[task.student] += 1
+        key = f"grade-{task.student}-{self.run}" + (f"-{tries}" if tries else "")
+        future = self.client.submit(self.grade, self.shared, task, key=key,
+                                    workers=[worker], allow_other_workers=False, pure=False)
+        self.placed[key] = future
+        self.sent[key] = _Sent(task, worker, alone)
+        future.add_done_callback(lambda f: self.news.put(("done", f)))
 
     def lost(self, message: dict) -> list[Outcome]:
         """A worker is gone: charge, take back and send again (or give up) the tasks it held."""
         worker = message.get("worker", "")
         held = [k for k in (*message.get("processing-tasks", ()),
                             *message.get("lost-computed-tasks", ())) if k in self.sent]
+        running = {self.sent[k].task.student for k in message.get("processing-tasks", ())
+                   if k in self.sent}
         if not message.get("expected"):
-            for key in held:
-                if key in message.get("processing-tasks", ()):
-                    self.deaths[self.sent[key].task.student] += 1
+            if len(running) == 1:
+                self.deaths[running.pop()] += 1
+            else:  # which of them ended the worker? Each runs alone next
+                self.suspects |= running
         for key in held:
             if key in self.placed:
                 self._take_back(key)
@@ -260,13 +286,16 @@ class _Dispatcher:
         for key in [k for k in self.placed if self.sent[k].task.student in out]:
             self._take_back(key)  # sent again before this death was heard of
         self.again = deque(t for t in self.again if t.student not in out)
+        self.alone = deque(t for t in self.alone if t.student not in out)
         self.given_up |= out
         return [_given_up(student, self.deaths[student], worker) for student in sorted(out)]
 
     def _take_back(self, key: str) -> None:
-        """Cancel the task of ``key``; its student's task is sent again first."""
+        """Cancel the task of ``key``; its student's task is sent again first (alone, for a
+        suspect)."""
         self.placed.pop(key).cancel()
-        self.again.append(self.sent[key].task)
+        task = self.sent[key].task
+        (self.alone if task.student in self.suspects else self.again).append(task)
 
     def outcome(self, future) -> Outcome | None:
         """What became of ``future``'s student (None: nothing yet, or no longer ours)."""
@@ -304,8 +333,14 @@ def _given_up(student: str, deaths: int, last: str) -> Outcome:
         "submission may kill its grader (memory, a crash): grade it by hand"]))
 
 
+def _no_worker_line(client) -> str:
+    return (f"no Dask worker is connected to {client.scheduler.address}: grading waits for one "
+            "(README, 'Grading a cohort', says how to start them)")
+
+
 def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], run: str,
-                grade: Callable = grade_submission) -> Iterator[Outcome]:
+                grade: Callable = grade_submission,
+                say: Callable[[str], None] = lambda line: None) -> Iterator[Outcome]:
     """Grade ``tasks`` on the cluster of ``client``; yield each outcome as it arrives.
 
     Parameters
@@ -322,6 +357,9 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
     grade : callable
         The task's function, ``(context, task) -> (result, files)`` (benchmarks time the
         scheduling alone with one that grades nothing).
+    say : callable
+        Takes a line for the instructor when the cluster is left without workers, and when
+        workers join it again (the grader goes on recording what arrives meanwhile).
     """
     shared = client.submit(_share, context, key=f"classgrade-context-{run}", pure=False)
     dispatch = _Dispatcher(client, grade, shared, tasks, run,
@@ -329,7 +367,12 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
     client.subscribe_topic("all", dispatch.hear)
     try:
         dispatch.hand_out()
+        stalled = False  # the cluster has no worker (said once, until one joins)
         while dispatch.busy():
+            if stalled != (not client.nthreads()):
+                stalled = not stalled
+                say(_no_worker_line(client) if stalled
+                    else f"{len(client.nthreads())} Dask worker(s) connected: grading goes on")
             news = []
             try:
                 news.append(dispatch.news.get(timeout=WATCH_SECONDS))
@@ -343,9 +386,7 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
                     ready += filter(None, [dispatch.outcome(item)])
                 elif item["action"] == "remove-worker":
                     ready += dispatch.lost(item)
-            if not client.nthreads():  # no worker: wait for one
-                client.wait_for_workers(1)
-            dispatch.hand_out()
+            dispatch.hand_out()  # a worker's arrival is news too (``hear``)
             for i, outcome in enumerate(ready):
                 outcome.more = i + 1 < len(ready) or not dispatch.news.empty()
                 yield outcome
