@@ -18,7 +18,9 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import dask
 import distributed  # its defaults join Dask's config before the tests change it
@@ -26,11 +28,22 @@ from lost_workers import lose_workers
 
 from nmautils.course.classgrade import scheduling
 from nmautils.course.classgrade.worker import ClassContext, SubmissionTask
+from nmautils.course.grading import SubmissionResult
 
 STUDENTS = ["poison", "lost", "a", "b", "c"]
-
-
 CONTEXT = ClassContext("none", b"", "")
+
+
+@contextmanager
+def _environment_kept():
+    """Put this process's environment back afterwards (Dask's nannies write their workers'
+    settings, ``OMP_NUM_THREADS``..., into it)."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _grade(tmp_path, monkeypatch, allowed_failures: int, workers: int = 2, threads: int = 1,
@@ -39,8 +52,9 @@ def _grade(tmp_path, monkeypatch, allowed_failures: int, workers: int = 2, threa
     cluster of ``workers`` workers of ``threads`` threads each."""
     monkeypatch.setenv("NMAUTILS_LOST_MARKERS", str(tmp_path))  # the workers inherit it
     tasks = [SubmissionTask(student) for student in students]
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
-                          **scheduling.EMBEDDED_DASK_CONFIG}), \
+    with _environment_kept(), \
+            dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
+                             **scheduling.EMBEDDED_DASK_CONFIG}), \
             distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
                                      dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
@@ -104,7 +118,7 @@ def _worker(address: str, markers: Path) -> subprocess.Popen:
 def test_a_cluster_without_workers_stalls_says_so_and_records_what_arrived(tmp_path):
     """No worker at first: the grader says it waits, and grades once one joins. The poison then
     ends the only worker: its failure is handed over while no worker is there (the next worker
-    starts when it is, or after 60 s), and the last student waits for that worker."""
+    starts when it is, or after 120 s), and the last student waits for that worker."""
     said: list[str] = []
     outcomes = []
     workers: list[subprocess.Popen] = []
@@ -126,7 +140,7 @@ def test_a_cluster_without_workers_stalls_says_so_and_records_what_arrived(tmp_p
                 start_worker(1)
                 backstop.start()
 
-        backstop = threading.Timer(60, start_worker, [2])  # when the failure waits for a worker
+        backstop = threading.Timer(120, start_worker, [2])  # when the failure waits for a worker
         try:
             for outcome in scheduling.run_on_dask(client, CONTEXT, [SubmissionTask("poison"),
                                                   SubmissionTask("a")], "none", grade=lose_workers,
@@ -143,6 +157,97 @@ def test_a_cluster_without_workers_stalls_says_so_and_records_what_arrived(tmp_p
     assert poison.result.status == "failed" and "died 1 times" in _deaths(poison), poison
     assert workers_then == 0, "the poison's failure waited for a worker"
     assert a.result.status == "graded", a
-    stalled = f"no Dask worker is connected to {address}: "
+    stalled = f"no Dask worker is running on {address}: "
     assert [line.startswith(stalled) for line in said] == [True, False, True, False], said
-    assert said[1] == said[3] == "1 Dask worker(s) connected: grading goes on", said
+    assert said[1] == said[3] == "1 Dask worker(s) running: grading goes on", said
+
+
+class _Future:
+    """The parts of a ``distributed.Future`` the dispatcher uses."""
+
+    def __init__(self, key: str, student: str):
+        self.key, self.student, self.status = key, student, "pending"
+
+    def add_done_callback(self, callback) -> None:
+        pass
+
+    def cancel(self) -> None:
+        self.status = "cancelled"
+
+    def result(self, timeout=None):
+        return SubmissionResult(self.student), {}
+
+
+class _Client:
+    """A cluster of named one-thread workers that the test adds and removes at will."""
+
+    def __init__(self, *workers: str):
+        self.workers = dict.fromkeys(workers, 1)
+        self.sent: list[tuple[str, str]] = []  # (student, worker) of every task sent
+        self.futures: dict[str, _Future] = {}
+        self.scheduler = SimpleNamespace(ncores_running=lambda: dict(self.workers))
+
+    def nthreads(self) -> dict[str, int]:
+        return dict(self.workers)
+
+    def sync(self, function):
+        return function()
+
+    def submit(self, grade, shared, task, *, key, workers, allow_other_workers, pure):
+        assert workers and not allow_other_workers
+        self.sent.append((task.student, workers[0]))
+        self.futures[task.student] = future = _Future(key, task.student)
+        return future
+
+
+def _dispatcher(client: _Client, *students: str, allowed: int = 1):
+    tasks = [SubmissionTask(student) for student in students]
+    dispatch = scheduling._Dispatcher(client, None, None, tasks, "run", allowed)
+    dispatch.hand_out()
+    return dispatch
+
+
+def _death(dispatch, worker: str, *students: str) -> list:
+    return dispatch.lost({"action": "remove-worker", "worker": worker, "expected": False,
+                          "processing-tasks": [k for k, s in dispatch.sent.items()
+                                               if s.task.student in students]})
+
+
+def test_a_lost_workers_task_is_sent_again_only_once_its_death_is_counted():
+    """The worker of p is gone from the cluster before its event arrives; the free thread goes to
+    the next student meanwhile. Sent on at once, p could end that worker too, with nobody (or an
+    innocent student) charged."""
+    client = _Client("w1", "w2")
+    dispatch = _dispatcher(client, "p", "y", "z")
+    assert client.sent == [("p", "w1"), ("y", "w2")]
+    del client.workers["w1"]
+    client.futures["y"].status = "finished"
+    assert dispatch.outcome(client.futures["y"]).result.status == "graded"
+    dispatch.hand_out()
+    assert client.sent[2:] == [("z", "w2")]  # not p
+    assert _death(dispatch, "w1", "p") == []  # one death allowed
+    assert dispatch.deaths == {"p": 1}
+    client.futures["z"].status = "finished"
+    dispatch.outcome(client.futures["z"])
+    dispatch.hand_out()
+    assert client.sent[3:] == [("p", "w2")]
+
+
+def test_a_result_lost_with_its_worker_waits_for_the_event_and_is_made_again():
+    """y finished, then its worker was lost before the result was fetched: no error, no wait for
+    a result that is gone; its worker's event sends it again, uncharged."""
+    client = _Client("w1")
+    dispatch = _dispatcher(client, "y")
+    del client.workers["w1"]
+    client.futures["y"].status = "finished"
+    assert dispatch.outcome(client.futures["y"]) is None
+    dispatch.hand_out()
+    assert client.sent == [("y", "w1")]
+    assert _death(dispatch, "w1") == [] and not dispatch.deaths
+    client.workers["w2"] = 1
+    dispatch.hand_out()
+    assert client.sent == [("y", "w1"), ("y", "w2")]
+    client.futures["y"].status = "finished"
+    assert dispatch.outcome(client.futures["y"]).result.status == "graded"
+    dispatch.hand_out()
+    assert not dispatch.busy() and len(client.sent) == 2

@@ -21,6 +21,7 @@ import importlib.util
 import logging
 import os
 import queue
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -162,6 +163,11 @@ def _why(exc: BaseException) -> str:
 #: it looks for free worker threads anyway.
 WATCH_SECONDS = 5.0
 
+#: Seconds between looks at a worker that has joined the cluster but does not run tasks yet
+#: (for at most ``JOINING_SECONDS``: a worker may also stay paused).
+STARTING_SECONDS = 0.2
+JOINING_SECONDS = 30.0
+
 #: Seconds to fetch a finished task's result from its worker.
 RESULT_SECONDS = 300
 
@@ -185,14 +191,15 @@ class _Dispatcher:
     """Sends each student's task to a free worker thread, and keeps the count of lost workers.
 
     A task may run only on the worker it was sent to, which had a thread free for it. When that
-    worker is lost, the scheduler says which tasks it held (its ``remove-worker`` event); the
-    dispatcher takes those tasks back and sends them again, under a new key, to a free thread.
-    The death is charged to the student whose task ran there alone (unless the worker left as
-    planned). A worker of several threads that dies running several tasks charges nobody: their
-    students become suspects, whose tasks are sent again each to a worker of its own (an idle one;
-    when none is idle, the least busy one gets no new task until it is). A student charged
-    ``allowed`` + 1 deaths is given up. One dispatcher at a time per client (it takes the client's
-    handler of the scheduler's events).
+    worker is lost, the scheduler says which tasks it was running (its ``remove-worker`` event);
+    only then does the dispatcher take back every task it had sent there and send them again,
+    under new keys (not before: a copy sent on while the death is not yet counted could end the
+    next worker too). The death is charged to the student whose task ran there alone (unless the
+    worker left as planned). A worker of several threads that dies running several tasks charges
+    nobody: their students become suspects, whose tasks are sent again each to a worker of its
+    own (an idle one; when none is idle, the least busy one gets no new task until it is). A
+    student charged ``allowed`` + 1 deaths is given up. One dispatcher at a time per client (it
+    takes the client's handler of the scheduler's events).
     """
 
     def __init__(self, client, grade: Callable, shared, tasks: Iterable[SubmissionTask],
@@ -206,9 +213,14 @@ class _Dispatcher:
         self.exhausted = False
         self.placed: dict[str, object] = {}  # key -> future, of the tasks not yet back
         self.sent: dict[str, _Sent] = {}  # key -> what it was, for every key of this run
+        self.gone: set[str] = set()  # workers whose loss has been dealt with
         self.deaths: Counter[str] = Counter()
         self.sends: Counter[str] = Counter()  # student -> tasks sent (a new key each time)
         self.given_up: set[str] = set()
+        self.done: set[str] = set()  # students whose outcome was handed over
+        self.running = 0  # workers running, at the last hand-out
+        self.joining: dict[str, float] = {}  # worker -> when it joined (time.monotonic)
+        self.starting = False  # a worker has joined lately but is not running yet
         self.news: queue.Queue = queue.Queue()  # ("done", future) or ("event", message)
 
     def busy(self) -> bool:
@@ -230,12 +242,16 @@ class _Dispatcher:
     def hand_out(self) -> None:
         """One task per free thread of a running worker, sent to that worker only (the scheduler
         would queue tasks behind a busy worker, and run a lost worker's tasks beside another's);
-        a suspect's task to a worker with nothing else to do. A task sent to a worker that has
-        gone since, unnoticed by its event, is sent again."""
-        known = self.client.nthreads()
-        for key in [k for k in self.placed if self.sent[k].worker not in known]:
+        a suspect's task to a worker with nothing else to do. A task sent to a worker whose loss
+        was dealt with before the task reached the scheduler is sent again."""
+        for key in [k for k in self.placed if self.sent[k].worker in self.gone]:
             self._take_back(key)
         threads = dict(self.client.sync(self.client.scheduler.ncores_running))
+        self.running = len(threads)
+        now = time.monotonic()
+        self.joining = {w: t for w, t in self.joining.items()
+                        if w not in threads and now - t < JOINING_SECONDS}
+        self.starting = bool(self.joining)
         busy: Counter[str] = Counter()
         taken = set()  # workers running a suspect's task: nothing else goes there
         for key in self.placed:
@@ -267,11 +283,16 @@ class _Dispatcher:
         self.sent[key] = _Sent(task, worker, alone)
         future.add_done_callback(lambda f: self.news.put(("done", f)))
 
+    def joined(self, message: dict) -> None:
+        """A worker joined (again, perhaps under an address that was lost before)."""
+        self.gone.discard(message.get("worker", ""))
+        self.joining[message.get("worker", "")] = time.monotonic()
+
     def lost(self, message: dict) -> list[Outcome]:
-        """A worker is gone: charge, take back and send again (or give up) the tasks it held."""
+        """A worker is gone: charge, take back and send again (or give up) the tasks sent
+        there."""
         worker = message.get("worker", "")
-        held = [k for k in (*message.get("processing-tasks", ()),
-                            *message.get("lost-computed-tasks", ())) if k in self.sent]
+        self.gone.add(worker)
         running = {self.sent[k].task.student for k in message.get("processing-tasks", ())
                    if k in self.sent}
         if not message.get("expected"):
@@ -279,15 +300,15 @@ class _Dispatcher:
                 self.deaths[running.pop()] += 1
             else:  # which of them ended the worker? Each runs alone next
                 self.suspects |= running
-        for key in held:
-            if key in self.placed:
-                self._take_back(key)
-        out = {s for s, n in self.deaths.items() if n > self.allowed} - self.given_up
+        for key in [k for k in self.placed if self.sent[k].worker == worker]:
+            self._take_back(key)  # running there, or finished with the result there
+        out = {s for s, n in self.deaths.items() if n > self.allowed} - self.given_up - self.done
         for key in [k for k in self.placed if self.sent[k].task.student in out]:
-            self._take_back(key)  # sent again before this death was heard of
+            self._take_back(key)
         self.again = deque(t for t in self.again if t.student not in out)
         self.alone = deque(t for t in self.alone if t.student not in out)
         self.given_up |= out
+        self.done |= out
         return [_given_up(student, self.deaths[student], worker) for student in sorted(out)]
 
     def _take_back(self, key: str) -> None:
@@ -303,28 +324,29 @@ class _Dispatcher:
 
         if self.placed.get(future.key) is not future:  # taken back
             return None
-        student = self.sent[future.key].task.student
-        if future.status == "finished":
-            del self.placed[future.key]
-            try:
-                result, files = future.result(timeout=RESULT_SECONDS)
-            except TimeoutError:  # e.g. its worker was lost with the result: graded next run
-                return Outcome(student, error=f"its result did not arrive in {RESULT_SECONDS} s")
-            return Outcome(student, result, files)
+        sent = self.sent[future.key]
+        if future.status == "error":
+            exc = future.exception()
+            if isinstance(exc, KilledWorker) and exc.task == future.key:
+                return None  # allowed-failures 0: its worker's loss is dealt with by its event
+            # a worker that cannot grade (no sandbox), or a bug: not the student's
+            return self._handed_over(future, Outcome(sent.task.student, error=_why(exc)))
         if future.status == "cancelled":
-            del self.placed[future.key]
-            return Outcome(student, error="cancelled (the connection to the scheduler was "
-                                          "lost?)")
-        if future.status != "error":  # finished, then lost with its worker: to be made again
-            self._take_back(future.key)
-            return None
-        exc = future.exception()
-        if isinstance(exc, KilledWorker) and exc.task == future.key:
-            self._take_back(future.key)  # allowed-failures 0: the worker's event charges it
-            return None
+            return self._handed_over(future, Outcome(
+                sent.task.student, error="cancelled (the connection to the scheduler was lost?)"))
+        if future.status != "finished" or sent.worker not in self.client.nthreads():
+            return None  # its result was lost with its worker, whose event takes it back
+        try:
+            result, files = future.result(timeout=RESULT_SECONDS)
+        except TimeoutError:  # e.g. its worker was lost with the result: graded next run
+            return self._handed_over(future, Outcome(
+                sent.task.student, error=f"its result did not arrive in {RESULT_SECONDS} s"))
+        return self._handed_over(future, Outcome(sent.task.student, result, files))
+
+    def _handed_over(self, future, outcome: Outcome) -> Outcome:
         del self.placed[future.key]
-        # a worker that cannot grade (no sandbox), or a bug: not the student's
-        return Outcome(student, error=_why(exc))
+        self.done.add(outcome.student)
+        return outcome
 
 
 def _given_up(student: str, deaths: int, last: str) -> Outcome:
@@ -334,7 +356,7 @@ def _given_up(student: str, deaths: int, last: str) -> Outcome:
 
 
 def _no_worker_line(client) -> str:
-    return (f"no Dask worker is connected to {client.scheduler.address}: grading waits for one "
+    return (f"no Dask worker is running on {client.scheduler.address}: grading waits for one "
             "(README, 'Grading a cohort', says how to start them)")
 
 
@@ -367,15 +389,16 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
     client.subscribe_topic("all", dispatch.hear)
     try:
         dispatch.hand_out()
-        stalled = False  # the cluster has no worker (said once, until one joins)
+        stalled = False  # the cluster has no running worker (said once, until one runs)
         while dispatch.busy():
-            if stalled != (not client.nthreads()):
+            if stalled != (not dispatch.running):
                 stalled = not stalled
                 say(_no_worker_line(client) if stalled
-                    else f"{len(client.nthreads())} Dask worker(s) connected: grading goes on")
+                    else f"{dispatch.running} Dask worker(s) running: grading goes on")
             news = []
-            try:
-                news.append(dispatch.news.get(timeout=WATCH_SECONDS))
+            try:  # a joining worker runs soon after it is announced: look again shortly
+                news.append(dispatch.news.get(
+                    timeout=STARTING_SECONDS if dispatch.starting else WATCH_SECONDS))
                 while True:
                     news.append(dispatch.news.get_nowait())
             except queue.Empty:
@@ -386,6 +409,8 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
                     ready += filter(None, [dispatch.outcome(item)])
                 elif item["action"] == "remove-worker":
                     ready += dispatch.lost(item)
+                else:
+                    dispatch.joined(item)
             dispatch.hand_out()  # a worker's arrival is news too (``hear``)
             for i, outcome in enumerate(ready):
                 outcome.more = i + 1 < len(ready) or not dispatch.news.empty()
