@@ -179,12 +179,10 @@ def _allowed_failures(dask_scheduler) -> int:
 
 @dataclass
 class _Sent:
-    """A task as sent: whose it is, the worker it may run on (and no other), and whether it has
-    that worker to itself."""
+    """A task as sent: whose it is, and the worker it may run on (and no other)."""
 
     task: SubmissionTask
     worker: str
-    alone: bool = False
 
 
 class _Dispatcher:
@@ -209,18 +207,17 @@ class _Dispatcher:
         self.waiting = iter(tasks)  # read lazily: a class's notebooks need not all be in memory
         self.again: deque[SubmissionTask] = deque()  # taken back: sent before the waiting ones
         self.alone: deque[SubmissionTask] = deque()  # the suspects' tasks, each to run alone
-        self.suspects: set[str] = set()
+        self.suspects: set[str] = set()  # their tasks are taken back as they become suspects,
+        # so a suspect's task that is out was sent to a worker of its own
         self.exhausted = False
         self.placed: dict[str, object] = {}  # key -> future, of the tasks not yet back
         self.sent: dict[str, _Sent] = {}  # key -> what it was, for every key of this run
         self.gone: set[str] = set()  # workers whose loss has been dealt with
         self.deaths: Counter[str] = Counter()
         self.sends: Counter[str] = Counter()  # student -> tasks sent (a new key each time)
-        self.given_up: set[str] = set()
         self.done: set[str] = set()  # students whose outcome was handed over
         self.running = 0  # workers running, at the last hand-out
-        self.joining: dict[str, float] = {}  # worker -> when it joined (time.monotonic)
-        self.starting = False  # a worker has joined lately but is not running yet
+        self.joining: dict[str, float] = {}  # worker -> when it joined, while not running yet
         self.news: queue.Queue = queue.Queue()  # ("done", future) or ("event", message)
 
     def busy(self) -> bool:
@@ -251,18 +248,17 @@ class _Dispatcher:
         now = time.monotonic()
         self.joining = {w: t for w, t in self.joining.items()
                         if w not in threads and now - t < JOINING_SECONDS}
-        self.starting = bool(self.joining)
         busy: Counter[str] = Counter()
         taken = set()  # workers running a suspect's task: nothing else goes there
         for key in self.placed:
             sent = self.sent[key]
             busy[sent.worker] += 1
-            if sent.alone:
+            if sent.task.student in self.suspects:
                 taken.add(sent.worker)
         untaken = sorted((w for w in threads if w not in taken), key=lambda w: (busy[w], w))
         for worker in list(untaken):
             if self.alone and not busy[worker]:
-                self._send(self.alone.popleft(), worker, alone=True)
+                self._send(self.alone.popleft(), worker)
                 untaken.remove(worker)
         if self.alone and untaken:
             untaken.pop(0)  # the least busy worker drains for the next suspect
@@ -273,14 +269,14 @@ class _Dispatcher:
                     return
                 self._send(task, worker)
 
-    def _send(self, task: SubmissionTask, worker: str, alone: bool = False) -> None:
+    def _send(self, task: SubmissionTask, worker: str) -> None:
         tries = self.sends[task.student]
         self.sends[task.student] += 1
         key = f"grade-{task.student}-{self.run}" + (f"-{tries}" if tries else "")
         future = self.client.submit(self.grade, self.shared, task, key=key,
                                     workers=[worker], allow_other_workers=False, pure=False)
         self.placed[key] = future
-        self.sent[key] = _Sent(task, worker, alone)
+        self.sent[key] = _Sent(task, worker)
         future.add_done_callback(lambda f: self.news.put(("done", f)))
 
     def joined(self, message: dict) -> None:
@@ -302,12 +298,11 @@ class _Dispatcher:
                 self.suspects |= running
         for key in [k for k in self.placed if self.sent[k].worker == worker]:
             self._take_back(key)  # running there, or finished with the result there
-        out = {s for s, n in self.deaths.items() if n > self.allowed} - self.given_up - self.done
+        out = {s for s, n in self.deaths.items() if n > self.allowed} - self.done
         for key in [k for k in self.placed if self.sent[k].task.student in out]:
             self._take_back(key)
         self.again = deque(t for t in self.again if t.student not in out)
         self.alone = deque(t for t in self.alone if t.student not in out)
-        self.given_up |= out
         self.done |= out
         return [_given_up(student, self.deaths[student], worker) for student in sorted(out)]
 
@@ -398,7 +393,7 @@ def run_on_dask(client, context: ClassContext, tasks: Iterable[SubmissionTask], 
             news = []
             try:  # a joining worker runs soon after it is announced: look again shortly
                 news.append(dispatch.news.get(
-                    timeout=STARTING_SECONDS if dispatch.starting else WATCH_SECONDS))
+                    timeout=STARTING_SECONDS if dispatch.joining else WATCH_SECONDS))
                 while True:
                     news.append(dispatch.news.get_nowait())
             except queue.Empty:
